@@ -1,0 +1,23 @@
+// The `reco` binary's subcommands. Each Add*Command registers one subcommand
+// (its flags and --help text) on the app; the subcommand's callback parses
+// nothing itself, calls the library, and writes its exit code to *exit_code
+// (0 ok, 1 runtime failure such as bad input data, 2 bad usage).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "reco/status.h"
+
+namespace reco::cli {
+
+// Prints "reco: error: <message>" to stderr and returns 1, for callbacks:
+//   if (!st.ok()) { *exit_code = ReportError(st); return; }
+int ReportError(const Status& status);
+
+void AddDataCommand(CLI::App& app, int* exit_code);       // data fetch | data split | data stats
+void AddTrainCommand(CLI::App& app, int* exit_code);      // train
+void AddEvalCommand(CLI::App& app, int* exit_code);       // eval
+void AddRecommendCommand(CLI::App& app, int* exit_code);  // recommend
+void AddPipelineCommand(CLI::App& app, int* exit_code);   // pipeline
+
+}  // namespace reco::cli
