@@ -1,0 +1,384 @@
+#include "reco/pipeline.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "reco/progress.h"
+
+namespace reco {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// JSON numbers cannot be NaN; unmeasured values become null.
+nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+Status WriteFile(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::IOError(tmp + ": cannot create");
+    out << content;
+    if (!out.flush()) return Status::IOError(tmp + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IOError(path + ": rename failed: " + ec.message());
+  return Status::Ok();
+}
+
+std::string Fixed(double v, int digits = 4) {
+  return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "-";
+}
+
+}  // namespace
+
+uint64_t HashInteractions(const Dataset& data) {
+  std::vector<std::pair<std::string_view, std::string_view>> order;
+  std::vector<size_t> idx(data.interactions.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  auto key = [&](size_t i) {
+    const Interaction& r = data.interactions[i];
+    return std::make_pair(std::string_view(data.users.External(r.user)),
+                          std::string_view(data.items.External(r.item)));
+  };
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  for (size_t i : idx) {
+    auto [u, it] = key(i);
+    const Interaction& r = data.interactions[i];
+    XXH3_64bits_update(st, u.data(), u.size());
+    XXH3_64bits_update(st, "\t", 1);
+    XXH3_64bits_update(st, it.data(), it.size());
+    XXH3_64bits_update(st, "\t", 1);
+    XXH3_64bits_update(st, &r.value, sizeof r.value);
+  }
+  uint64_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return h;
+}
+
+std::string AlsOptionsJson(const AlsOptions& o) {
+  nlohmann::json j = {{"kind", o.implicit ? "implicit" : "explicit"},
+                      {"factors", o.factors},
+                      {"iterations", o.iterations},
+                      {"regularization", o.regularization},
+                      {"seed", o.seed},
+                      {"init_scale", o.init_scale}};
+  if (o.implicit) {
+    j["alpha"] = o.alpha;
+    j["solver"] = ImplicitSolverName(o.implicit_solver);
+    j["cg_steps"] = o.cg_steps;
+  } else {
+    j["biases"] = o.use_biases;
+  }
+  return j.dump();
+}
+
+Result<TrainingRun> TrainWithProgress(const Dataset& train, const AlsOptions& options,
+                                      const Dataset* validation, uint32_t k,
+                                      const std::string& label) {
+  CsrMatrix matrix =
+      CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
+  TrainingRun run;
+  ProgressBar bar(label, options.iterations);
+  double train_seconds = 0;
+  Status callback_status;
+  auto on_iteration = [&](const IterationStats& st, const FactorModel& model) {
+    train_seconds += st.seconds;
+    CurvePoint p{st.iteration, st.loss, st.rmse, train_seconds, kNaN, kNaN, kNaN};
+    if (validation != nullptr && callback_status.ok()) {
+      EvalOptions eo;
+      eo.k = k;
+      eo.threads = options.threads;
+      eo.rating_metrics = !options.implicit;
+      auto ev = EvaluateModel(model, matrix, *validation, eo);
+      if (ev.ok()) {
+        if (ev->has_rating_metrics) p.test_rmse = ev->rating.rmse;
+        p.test_precision = ev->ranking.precision_at_k;
+        p.test_ndcg = ev->ranking.ndcg_at_k;
+      } else {
+        callback_status = ev.status();
+      }
+    }
+    run.curve.push_back(p);
+    std::string status = fmt::format("loss {:.4f}", st.loss);
+    if (std::isfinite(st.rmse)) status += fmt::format("  train rmse {:.4f}", st.rmse);
+    if (std::isfinite(p.test_rmse)) status += fmt::format("  test rmse {:.4f}", p.test_rmse);
+    if (std::isfinite(p.test_ndcg)) {
+      status +=
+          fmt::format("  test p@{} {:.4f} ndcg@{} {:.4f}", k, p.test_precision, k, p.test_ndcg);
+    }
+    bar.Update(st.iteration, status);
+  };
+  RECO_ASSIGN_OR_RETURN(run.model,
+                        TrainAls(matrix, train.users, train.items, options, on_iteration));
+  RECO_RETURN_IF_ERROR(callback_status);
+  bar.Finish();
+  run.seconds = train_seconds;
+  nlohmann::json meta = {{"created_utc", UtcNow()},
+                         {"train_data_hash", fmt::format("xxh3:{:016x}", HashInteractions(train))},
+                         {"train_records", train.interactions.size()},
+                         {"params", nlohmann::json::parse(AlsOptionsJson(options))},
+                         {"train_seconds", train_seconds}};
+  run.model.metadata_json = meta.dump();
+  return run;
+}
+
+AlsOptions DefaultExplicitOptions() {
+  AlsOptions o;
+  o.implicit = false;
+  o.factors = 20;
+  o.iterations = 15;
+  o.regularization = 0.1f;
+  o.use_biases = true;
+  return o;
+}
+
+AlsOptions DefaultImplicitOptions() {
+  AlsOptions o;
+  o.implicit = true;
+  o.factors = 64;
+  o.iterations = 15;
+  o.regularization = 1.0f;
+  o.alpha = 10.0f;
+  o.implicit_solver = ImplicitSolver::kConjugateGradient;
+  o.cg_steps = 3;
+  return o;
+}
+
+std::string EvalJson(const EvalResult& e, uint32_t k) {
+  nlohmann::json j = {{"k", k},
+                      {"test_records", e.test_records},
+                      {"cold_test_records", e.cold_test_records},
+                      {"test_users", e.test_users}};
+  if (e.has_rating_metrics) {
+    j["rating"] = {{"rmse", e.rating.rmse},
+                   {"mae", e.rating.mae},
+                   {"r2", Num(e.rating.r2)},
+                   {"explained_variance", Num(e.rating.explained_variance)}};
+  }
+  j["ranking"] = {{"precision_at_k", e.ranking.precision_at_k},
+                  {"recall_at_k", e.ranking.recall_at_k},
+                  {"ndcg_at_k", e.ranking.ndcg_at_k},
+                  {"map_at_k", e.ranking.map_at_k},
+                  {"map", e.ranking.map},
+                  {"users_evaluated", e.ranking.users_evaluated}};
+  j["coverage"] = {{"catalog", e.coverage.catalog}, {"distributional", e.coverage.distributional}};
+  return j.dump();
+}
+
+Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
+  auto start = Clock::now();
+  PipelineResult result;
+  result.data_path = options.data_path;
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  if (ec) return Status::IOError(options.out_dir + ": cannot create: " + ec.message());
+
+  RECO_ASSIGN_OR_RETURN(Dataset data,
+                        LoadInteractions(options.data_path, options.load, &result.load));
+  result.users = data.users.size();
+  result.items = data.items.size();
+  spdlog::info("loaded {} records ({} users, {} items) from {}", data.interactions.size(),
+               result.users, result.items, options.data_path);
+  if (result.load.bad_lines_skipped > 0) {
+    spdlog::warn("skipped {} bad lines (first: {})", result.load.bad_lines_skipped,
+                 result.load.bad_line_messages.front());
+  }
+
+  RECO_ASSIGN_OR_RETURN(TrainTest split, SplitDataset(data, options.split, &result.split));
+  spdlog::info("{} split {:.2f}/{:.2f} seed {}: {} train, {} test ({} cold test records)",
+               SplitMethodName(options.split.method), options.split.train_ratio,
+               1 - options.split.train_ratio, options.split.seed, split.train.size(),
+               split.test.size(), result.split.cold_test_records);
+  Dataset train = SubsetDataset(data, split.train);
+  Dataset test = SubsetDataset(data, split.test);
+  if (options.write_split_files) {
+    RECO_RETURN_IF_ERROR(
+        WriteInteractions(options.out_dir + "/train.csv", train, train.interactions));
+    RECO_RETURN_IF_ERROR(WriteInteractions(options.out_dir + "/test.csv", test, test.interactions));
+  }
+
+  std::vector<std::pair<std::string, AlsOptions>> jobs;
+  if (options.run_explicit) jobs.emplace_back("explicit-als", options.explicit_als);
+  if (options.run_implicit) jobs.emplace_back("implicit-als", options.implicit_als);
+  CsrMatrix seen =
+      CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
+  for (auto& [name, als] : jobs) {
+    ModelRun run;
+    run.name = name;
+    run.params = als;
+    RECO_ASSIGN_OR_RETURN(run.training, TrainWithProgress(train, als, &test, options.k, name));
+    EvalOptions eo;
+    eo.k = options.k;
+    eo.threads = als.threads;
+    eo.rating_metrics = !als.implicit;
+    RECO_ASSIGN_OR_RETURN(run.eval, EvaluateModel(run.training.model, seen, test, eo));
+    auto meta = nlohmann::json::parse(run.training.model.metadata_json);
+    meta["eval"] = nlohmann::json::parse(EvalJson(run.eval, options.k));
+    meta["train_path"] = std::filesystem::absolute(options.out_dir + "/train.csv").string();
+    run.training.model.metadata_json = meta.dump();
+    run.model_path = options.out_dir + "/" + name + ".model";
+    RECO_RETURN_IF_ERROR(SaveModel(run.training.model, run.model_path));
+    result.runs.push_back(std::move(run));
+  }
+  result.total_seconds = SecondsSince(start);
+
+  RECO_RETURN_IF_ERROR(WriteFile(options.out_dir + "/report.json", PipelineJson(result, options)));
+  RECO_RETURN_IF_ERROR(
+      WriteFile(options.out_dir + "/report.html", RenderHtmlReport(PipelineHtml(result, options))));
+  return result;
+}
+
+std::string PipelineJson(const PipelineResult& r, const PipelineOptions& o) {
+  nlohmann::json j;
+  j["data"] = {{"path", r.data_path},
+               {"format", InputFormatName(r.load.format)},
+               {"records", r.load.records_loaded},
+               {"users", r.users},
+               {"items", r.items},
+               {"bad_lines_skipped", r.load.bad_lines_skipped},
+               {"duplicates_resolved", r.load.duplicates_resolved}};
+  j["split"] = {{"method", SplitMethodName(o.split.method)},
+                {"train_ratio", o.split.train_ratio},
+                {"seed", o.split.seed},
+                {"min_user", o.split.min_user},
+                {"min_item", o.split.min_item},
+                {"filtered_records", r.split.filtered_records},
+                {"train_records", r.split.train_records},
+                {"test_records", r.split.test_records},
+                {"cold_test_records", r.split.cold_test_records}};
+  j["k"] = o.k;
+  j["models"] = nlohmann::json::array();
+  for (const ModelRun& run : r.runs) {
+    nlohmann::json curve = nlohmann::json::array();
+    for (const CurvePoint& p : run.training.curve) {
+      curve.push_back({{"iteration", p.iteration},
+                       {"loss", Num(p.loss)},
+                       {"train_rmse", Num(p.train_rmse)},
+                       {"seconds", p.seconds},
+                       {"test_rmse", Num(p.test_rmse)},
+                       {"test_precision_at_k", Num(p.test_precision)},
+                       {"test_ndcg_at_k", Num(p.test_ndcg)}});
+    }
+    j["models"].push_back({{"name", run.name},
+                           {"params", nlohmann::json::parse(AlsOptionsJson(run.params))},
+                           {"threads", run.params.threads},
+                           {"train_seconds", run.training.seconds},
+                           {"model_path", run.model_path},
+                           {"eval", nlohmann::json::parse(EvalJson(run.eval, o.k))},
+                           {"curve", curve}});
+  }
+  j["total_seconds"] = r.total_seconds;
+  return j.dump(2) + "\n";
+}
+
+HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
+  HtmlReport h;
+  h.title = "reco pipeline report";
+  h.subtitle = fmt::format(
+      "{} — {} records, {} users, {} items — {} split {:.0f}/{:.0f}, seed {} "
+      "— k = {} — generated {}",
+      r.data_path, r.load.records_loaded, r.users, r.items, SplitMethodName(o.split.method),
+      o.split.train_ratio * 100, (1 - o.split.train_ratio) * 100, o.split.seed, o.k, UtcNow());
+  ReportTable metrics{"Metrics", {"model"}, {}};
+  for (const char* m : {"RMSE", "MAE", "R²", "explained var.", "precision@k", "recall@k", "NDCG@k",
+                        "MAP@k", "catalog cov.", "distributional cov.", "train s"}) {
+    metrics.header.push_back(m);
+  }
+  for (const ModelRun& run : r.runs) {
+    const EvalResult& e = run.eval;
+    bool rm = e.has_rating_metrics;
+    metrics.rows.push_back(
+        {run.name, rm ? Fixed(e.rating.rmse) : "-", rm ? Fixed(e.rating.mae) : "-",
+         rm ? Fixed(e.rating.r2) : "-", rm ? Fixed(e.rating.explained_variance) : "-",
+         Fixed(e.ranking.precision_at_k), Fixed(e.ranking.recall_at_k), Fixed(e.ranking.ndcg_at_k),
+         Fixed(e.ranking.map_at_k), Fixed(e.coverage.catalog), Fixed(e.coverage.distributional),
+         Fixed(run.training.seconds, 2)});
+  }
+  h.tables.push_back(metrics);
+  ReportTable params{"Hyper-parameters", {"model", "parameters"}, {}};
+  for (const ModelRun& run : r.runs) params.rows.push_back({run.name, AlsOptionsJson(run.params)});
+  h.tables.push_back(params);
+  ReportTable data{"Data", {"quantity", "value"}, {}};
+  data.rows = {{"records loaded", std::to_string(r.load.records_loaded)},
+               {"bad lines skipped", std::to_string(r.load.bad_lines_skipped)},
+               {"duplicates resolved", std::to_string(r.load.duplicates_resolved)},
+               {"filtered by min count", std::to_string(r.split.filtered_records)},
+               {"train records", std::to_string(r.split.train_records)},
+               {"test records", std::to_string(r.split.test_records)},
+               {"cold test records", std::to_string(r.split.cold_test_records)}};
+  h.tables.push_back(data);
+
+  for (const ModelRun& run : r.runs) {
+    LineChart quality{run.name + ": validation per iteration", "iteration", "metric", {}};
+    LineChart loss{run.name + ": training loss per iteration", "iteration", "loss", {}};
+    ChartSeries lossS{"loss", {}, {}}, trainRmse{"train RMSE", {}, {}},
+        testRmse{"test RMSE", {}, {}}, prec{fmt::format("precision@{}", o.k), {}, {}},
+        ndcg{fmt::format("NDCG@{}", o.k), {}, {}};
+    for (const CurvePoint& p : run.training.curve) {
+      double x = p.iteration;
+      lossS.x.push_back(x), lossS.y.push_back(p.loss);
+      trainRmse.x.push_back(x), trainRmse.y.push_back(p.train_rmse);
+      testRmse.x.push_back(x), testRmse.y.push_back(p.test_rmse);
+      prec.x.push_back(x), prec.y.push_back(p.test_precision);
+      ndcg.x.push_back(x), ndcg.y.push_back(p.test_ndcg);
+    }
+    loss.series.push_back(lossS);
+    if (run.params.implicit) {
+      quality.series = {prec, ndcg};
+    } else {
+      quality.series = {trainRmse, testRmse};
+      quality.y_label = "RMSE";
+    }
+    h.charts.push_back(quality);
+    h.charts.push_back(loss);
+  }
+  return h;
+}
+
+std::string PipelineSummaryTable(const PipelineResult& r, uint32_t k) {
+  std::string out =
+      fmt::format("{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}\n", "model", "RMSE",
+                  "MAE", "R2", "P@" + std::to_string(k), "R@" + std::to_string(k),
+                  "NDCG@" + std::to_string(k), "MAP@" + std::to_string(k), "catcov", "train_s");
+  for (const ModelRun& run : r.runs) {
+    const EvalResult& e = run.eval;
+    bool rm = e.has_rating_metrics;
+    out += fmt::format("{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}\n", run.name,
+                       rm ? Fixed(e.rating.rmse) : "-", rm ? Fixed(e.rating.mae) : "-",
+                       rm ? Fixed(e.rating.r2) : "-", Fixed(e.ranking.precision_at_k),
+                       Fixed(e.ranking.recall_at_k), Fixed(e.ranking.ndcg_at_k),
+                       Fixed(e.ranking.map_at_k), Fixed(e.coverage.catalog),
+                       Fixed(run.training.seconds, 2));
+  }
+  return out;
+}
+
+}  // namespace reco
