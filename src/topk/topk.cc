@@ -1,0 +1,336 @@
+#include "reco/topk.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "reco/parallel.h"
+
+namespace reco {
+
+void RankedLists::AppendRow(std::span<const uint32_t> row_items,
+                            std::span<const float> row_scores) {
+  items.insert(items.end(), row_items.begin(), row_items.end());
+  scores.insert(scores.end(), row_scores.begin(), row_scores.end());
+  indptr.push_back(items.size());
+}
+
+RankedLists RankedLists::FromRows(const std::vector<std::vector<uint32_t>>& rows) {
+  RankedLists lists;
+  lists.indptr.reserve(rows.size() + 1);
+  for (const auto& row : rows) lists.AppendRow(row);
+  return lists;
+}
+
+namespace {
+
+struct Candidate {
+  float score;
+  uint32_t item;
+};
+
+// The result order: higher score first, then lower item index. As a heap
+// comparator it keeps the worst kept candidate at the front.
+inline bool Better(const Candidate& a, const Candidate& b) {
+  return a.score > b.score || (a.score == b.score && a.item < b.item);
+}
+
+// The k best candidates seen so far for one query. Items are offered in
+// increasing index order, so once the heap is full a candidate that merely
+// ties the worst score has a higher index and loses: `score > threshold` is
+// the exact admission test, and the common case is one compare per item.
+class BoundedHeap {
+ public:
+  void Reset(Candidate* storage, uint32_t capacity) {
+    heap_ = storage;
+    capacity_ = capacity;
+    size_ = 0;
+  }
+
+  // Offers items [first, last) whose scores are scores[0 .. last-first).
+  void Offer(const float* scores, const float* bias, uint32_t first, uint32_t last) {
+    uint32_t j = first;
+    for (; j < last && size_ < capacity_; ++j) {
+      float s = scores[j - first] + (bias ? bias[j] : 0.0f);
+      if (std::isnan(s)) continue;  // NaN has no place in an order; never returned
+      heap_[size_++] = {s, j};
+      std::push_heap(heap_, heap_ + size_, Better);
+    }
+    if (j == last || capacity_ == 0) return;
+    float threshold = heap_[0].score;
+    if (bias) {
+      for (; j < last; ++j) {
+        float s = scores[j - first] + bias[j];
+        if (s > threshold) threshold = Replace({s, j});
+      }
+    } else {
+      for (; j < last; ++j) {
+        float s = scores[j - first];
+        if (s > threshold) threshold = Replace({s, j});
+      }
+    }
+  }
+
+  // Sorts best first and returns the number of entries.
+  uint32_t Finish() {
+    std::sort(heap_, heap_ + size_, Better);
+    return size_;
+  }
+
+ private:
+  float Replace(Candidate c) {
+    std::pop_heap(heap_, heap_ + size_, Better);
+    heap_[size_ - 1] = c;
+    std::push_heap(heap_, heap_ + size_, Better);
+    return heap_[0].score;
+  }
+
+  Candidate* heap_ = nullptr;
+  uint32_t capacity_ = 0;
+  uint32_t size_ = 0;
+};
+
+// Per-worker buffers, sized once on first use.
+struct Scratch {
+  std::vector<float> queries;  // query_block x dim, gathered query rows
+  std::vector<float> scores;   // query_block x item_block, one GEMM's output
+  std::vector<Candidate> heaps;
+  std::vector<BoundedHeap> heap_of;
+};
+
+Status CheckView(const FactorView& view, const char* what) {
+  if (view.data == nullptr && uint64_t{view.rows} * view.dim > 0) {
+    return Status::InvalidArgument(std::string(what) + " factors: null data for " +
+                                   std::to_string(view.rows) + " x " + std::to_string(view.dim));
+  }
+  return Status::Ok();
+}
+
+// Checks the shape of `exclude` and the rows that will be read (the requested
+// ones), so a single-user call does not pay for validating every row.
+Status CheckExclude(const CsrMatrix& exclude, uint32_t rows, uint32_t cols,
+                    std::span<const uint32_t> ids, uint32_t n_requested) {
+  auto bad = [](const std::string& why) {
+    return Status::InvalidArgument("exclusion matrix: " + why);
+  };
+  if (exclude.rows != rows || exclude.cols != cols) {
+    return bad("shape " + std::to_string(exclude.rows) + " x " + std::to_string(exclude.cols) +
+               ", expected " + std::to_string(rows) + " x " + std::to_string(cols));
+  }
+  if (exclude.indptr.size() != uint64_t{rows} + 1 || exclude.indptr.back() != exclude.nnz() ||
+      exclude.indptr.front() != 0) {
+    return bad("indptr does not describe " + std::to_string(rows) + " rows of " +
+               std::to_string(exclude.nnz()) + " entries");
+  }
+  for (uint32_t r = 0; r < n_requested; ++r) {
+    uint32_t row = ids.empty() ? r : ids[r];
+    uint64_t begin = exclude.indptr[row], end = exclude.indptr[row + 1];
+    if (begin > end || end > exclude.nnz()) {
+      return bad("row " + std::to_string(row) + " has a decreasing or out-of-range indptr");
+    }
+    for (uint64_t p = begin; p < end; ++p) {
+      if (exclude.indices[p] >= cols ||
+          (p > begin && exclude.indices[p] <= exclude.indices[p - 1])) {
+        return bad("row " + std::to_string(row) +
+                   " has column indices out of range or not strictly increasing");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+struct TopKJob {
+  FactorView queries;
+  FactorView items;
+  std::span<const uint32_t> ids;  // empty = all query rows
+  const float* bias = nullptr;
+  const CsrMatrix* exclude = nullptr;
+  bool exclude_self = false;  // similar items: the query row is item `id`
+};
+
+RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
+  const uint32_t n_queries = job.ids.empty() ? job.queries.rows : uint32_t(job.ids.size());
+  const uint32_t n_items = job.items.rows;
+  const uint32_t dim = job.queries.dim;
+  const uint32_t k = std::min(options.k, n_items);
+  const uint32_t query_block = options.query_block ? options.query_block : 256;
+  const uint32_t item_block = std::min(options.item_block ? options.item_block : 4096, n_items);
+  const int threads = ResolveThreads(options.threads);
+
+  // One GEMM per worker at a time; see the header for why OpenBLAS itself
+  // must not fan out as well.
+  openblas_set_num_threads(1);
+
+  std::vector<uint32_t> out_items(uint64_t{n_queries} * k);
+  std::vector<float> out_scores(uint64_t{n_queries} * k);
+  std::vector<uint32_t> counts(n_queries, 0);
+  std::vector<Scratch> scratch(static_cast<size_t>(threads));
+
+  // Scores queries [begin, end), at most query_block of them, on `worker`.
+  auto score_block = [&](uint64_t begin, uint64_t end, int worker) {
+    Scratch& s = scratch[static_cast<size_t>(worker)];
+    const uint32_t nq = static_cast<uint32_t>(end - begin);
+    if (s.heap_of.empty()) {
+      s.queries.resize(uint64_t{query_block} * dim);
+      s.scores.resize(uint64_t{query_block} * item_block);
+      s.heaps.resize(uint64_t{query_block} * k);
+      s.heap_of.resize(query_block);
+    }
+    for (uint32_t r = 0; r < nq; ++r) {
+      uint32_t q = job.ids.empty() ? uint32_t(begin + r) : job.ids[begin + r];
+      if (dim > 0) {  // with no factors there is nothing to gather (and no buffer)
+        std::memcpy(s.queries.data() + uint64_t{r} * dim, job.queries.data + uint64_t{q} * dim,
+                    sizeof(float) * dim);
+      }
+      s.heap_of[r].Reset(s.heaps.data() + uint64_t{r} * k, k);
+    }
+    for (uint32_t i0 = 0; i0 < n_items && k > 0; i0 += item_block) {
+      const uint32_t ni = std::min(item_block, n_items - i0);
+      if (dim == 0) {
+        std::fill_n(s.scores.data(), uint64_t{nq} * ni, 0.0f);
+      } else {
+        // scores[nq x ni] = queries[nq x dim] * items[i0 .. i0+ni)^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(ni), int(dim), 1.0f,
+                    s.queries.data(), int(dim), job.items.data + uint64_t{i0} * dim, int(dim), 0.0f,
+                    s.scores.data(), int(ni));
+      }
+      for (uint32_t r = 0; r < nq; ++r) {
+        const uint32_t q = job.ids.empty() ? uint32_t(begin + r) : job.ids[begin + r];
+        const float* row = s.scores.data() + uint64_t{r} * ni;
+        // Walk the sorted skip points inside [i0, i0+ni) and offer the runs between them.
+        const uint32_t* ex = nullptr;
+        const uint32_t* ex_end = nullptr;
+        if (job.exclude) {
+          const uint32_t* rb = job.exclude->indices.data() + job.exclude->indptr[q];
+          const uint32_t* re = job.exclude->indices.data() + job.exclude->indptr[q + 1];
+          ex = std::lower_bound(rb, re, i0);
+          ex_end = std::lower_bound(ex, re, i0 + ni);
+        }
+        bool self_pending = job.exclude_self && q >= i0 && q < i0 + ni;
+        uint32_t from = i0;
+        for (;;) {
+          uint32_t skip = i0 + ni;
+          if (ex != ex_end) skip = *ex;
+          if (self_pending && q <= skip) skip = q;
+          s.heap_of[r].Offer(row + (from - i0), job.bias, from, skip);
+          if (skip == i0 + ni) break;
+          if (ex != ex_end && *ex == skip) ++ex;
+          if (self_pending && q == skip) self_pending = false;
+          from = skip + 1;
+        }
+      }
+    }
+    for (uint32_t r = 0; r < nq; ++r) {
+      const uint64_t out = (begin + r) * k;
+      const uint32_t n = k > 0 ? s.heap_of[r].Finish() : 0;
+      const Candidate* best = s.heaps.data() + uint64_t{r} * k;
+      for (uint32_t i = 0; i < n; ++i) {
+        out_items[out + i] = best[i].item;
+        out_scores[out + i] = best[i].score;
+      }
+      counts[begin + r] = n;
+    }
+  };
+  // ParallelFor hands out chunks of query_block, except that with one thread
+  // it passes the whole range at once: split it again here.
+  ParallelFor(n_queries, threads, query_block, [&](uint64_t begin, uint64_t end, int worker) {
+    for (uint64_t b = begin; b < end; b += query_block) {
+      score_block(b, std::min<uint64_t>(end, b + query_block), worker);
+    }
+  });
+
+  // Compact the fixed-stride rows into CSR; rows only move left, so in place.
+  RankedLists lists;
+  lists.indptr.resize(uint64_t{n_queries} + 1);
+  uint64_t filled = 0;
+  for (uint32_t r = 0; r < n_queries; ++r) {
+    const uint64_t src = uint64_t{r} * k;
+    std::memmove(out_items.data() + filled, out_items.data() + src, sizeof(uint32_t) * counts[r]);
+    std::memmove(out_scores.data() + filled, out_scores.data() + src, sizeof(float) * counts[r]);
+    filled += counts[r];
+    lists.indptr[r + 1] = filled;
+  }
+  out_items.resize(filled);
+  out_scores.resize(filled);
+  lists.items = std::move(out_items);
+  lists.scores = std::move(out_scores);
+  return lists;
+}
+
+Status CheckIds(std::span<const uint32_t> ids, uint32_t rows, const char* what) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] >= rows) {
+      return Status::InvalidArgument(std::string(what) + " id " + std::to_string(ids[i]) +
+                                     " at position " + std::to_string(i) + " is out of range (" +
+                                     std::to_string(rows) + " rows)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<RankedLists> TopKItems(FactorView users, FactorView items,
+                              std::span<const uint32_t> user_ids, const TopKOptions& options) {
+  RECO_RETURN_IF_ERROR(CheckView(users, "user"));
+  RECO_RETURN_IF_ERROR(CheckView(items, "item"));
+  if (users.dim != items.dim) {
+    return Status::InvalidArgument("user factors have " + std::to_string(users.dim) +
+                                   " dimensions but item factors have " +
+                                   std::to_string(items.dim));
+  }
+  RECO_RETURN_IF_ERROR(CheckIds(user_ids, users.rows, "user"));
+  if (!options.item_bias.empty() && options.item_bias.size() != items.rows) {
+    return Status::InvalidArgument("item bias has " + std::to_string(options.item_bias.size()) +
+                                   " entries for " + std::to_string(items.rows) + " items");
+  }
+  const uint32_t n_queries = user_ids.empty() ? users.rows : uint32_t(user_ids.size());
+  if (options.exclude) {
+    RECO_RETURN_IF_ERROR(
+        CheckExclude(*options.exclude, users.rows, items.rows, user_ids, n_queries));
+  }
+  TopKJob job;
+  job.queries = users;
+  job.items = items;
+  job.ids = user_ids;
+  job.bias = options.item_bias.empty() ? nullptr : options.item_bias.data();
+  job.exclude = options.exclude;
+  return RunTopK(job, options);
+}
+
+Result<RankedLists> SimilarItems(FactorView items, std::span<const uint32_t> item_ids,
+                                 const TopKOptions& options) {
+  RECO_RETURN_IF_ERROR(CheckView(items, "item"));
+  RECO_RETURN_IF_ERROR(CheckIds(item_ids, items.rows, "item"));
+  if (!options.item_bias.empty()) {
+    return Status::InvalidArgument("similar items takes no item bias (cosine ignores it)");
+  }
+  const uint32_t n_queries = item_ids.empty() ? items.rows : uint32_t(item_ids.size());
+  if (options.exclude) {
+    RECO_RETURN_IF_ERROR(
+        CheckExclude(*options.exclude, items.rows, items.rows, item_ids, n_queries));
+  }
+  // Unit rows make the dot product the cosine. Norms in double: float
+  // squares of large factors would overflow before the square root.
+  std::vector<float> unit(uint64_t{items.rows} * items.dim);
+  for (uint32_t i = 0; i < items.rows; ++i) {
+    const float* src = items.data + uint64_t{i} * items.dim;
+    double norm2 = 0;
+    for (uint32_t d = 0; d < items.dim; ++d) norm2 += double(src[d]) * src[d];
+    const double inv = norm2 > 0 ? 1.0 / std::sqrt(norm2) : 0.0;
+    float* dst = unit.data() + uint64_t{i} * items.dim;
+    for (uint32_t d = 0; d < items.dim; ++d) dst[d] = static_cast<float>(src[d] * inv);
+  }
+  TopKJob job;
+  job.queries = {unit.data(), items.rows, items.dim};
+  job.items = job.queries;
+  job.ids = item_ids;
+  job.exclude = options.exclude;
+  job.exclude_self = true;
+  return RunTopK(job, options);
+}
+
+}  // namespace reco
