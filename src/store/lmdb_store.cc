@@ -1,0 +1,356 @@
+// LmdbStore: an embedded LMDB environment (one unnamed database).
+//
+// Reads are the hot path of the server, so an environment is opened once per
+// process and path (LMDB forbids opening one twice in a process) and read
+// transactions are pooled: with MDB_NOTLS a read transaction is not tied to a
+// thread, so a Get renews an idle reset transaction (no allocation, no
+// reader-slot churn), copies the value and resets it again.
+//
+// The map is virtual address space, not disk; it starts at map_size and the
+// writer doubles it on MDB_MAP_FULL. Changing the map size must not race with
+// readers holding pointers into the map, so readers hold remap_mu shared and
+// resizes take it exclusively (also when another process grew the map and
+// LMDB reports MDB_MAP_RESIZED).
+#include <lmdb.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "store_internal.h"
+
+namespace reco::store_internal {
+namespace {
+
+constexpr size_t kScanChunkEntries = 1024;
+constexpr size_t kScanChunkBytes = size_t{4} << 20;
+constexpr uint64_t kDeleteChunk = 10000;  // deletes per write transaction
+constexpr int kMaxResizeRetries = 16;
+
+class LmdbEnv {
+ public:
+  LmdbEnv(std::string path, MDB_env* env, MDB_dbi dbi)
+      : path_(std::move(path)), env_(env), dbi_(dbi) {}
+  ~LmdbEnv() {
+    for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
+    mdb_env_close(env_);
+  }
+
+  const std::string& path() const { return path_; }
+  MDB_env* env() const { return env_; }
+  MDB_dbi dbi() const { return dbi_; }
+
+  Status Error(int rc, const std::string& what) const {
+    std::string msg = "lmdb " + path_ + ": " + what + ": " + mdb_strerror(rc);
+    if (rc == MDB_READERS_FULL) return Status::Unavailable(msg + " (raise ?max_readers=)");
+    return Status::IOError(msg);
+  }
+
+  // Runs fn(txn) in a pooled read transaction; fn's return is an LMDB code.
+  template <typename Fn>
+  Status Read(const char* what, Fn&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      int rc = 0;
+      {
+        std::shared_lock lock(remap_mu_);
+        MDB_txn* txn = nullptr;
+        rc = AcquireReader(&txn);
+        if (rc == 0) {
+          rc = fn(txn);
+          ReleaseReader(txn);
+        }
+      }
+      if (rc == MDB_MAP_RESIZED && attempt < kMaxResizeRetries) {
+        RECO_RETURN_IF_ERROR(AdoptMapSize());
+        continue;
+      }
+      if (rc == 0 || rc == MDB_NOTFOUND) return rc == 0 ? Status::Ok() : Status::NotFound(what);
+      return Error(rc, what);
+    }
+  }
+
+  // Runs fn(txn) in a write transaction and commits it, growing the map and
+  // retrying when it is full. fn must be safe to run again after an abort.
+  template <typename Fn>
+  Status Write(const char* what, Fn&& fn) {
+    std::lock_guard write_lock(write_mu_);
+    for (int attempt = 0;; ++attempt) {
+      int rc = 0;
+      {
+        std::shared_lock lock(remap_mu_);
+        MDB_txn* txn = nullptr;
+        rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+        if (rc == 0) {
+          rc = fn(txn);
+          if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+          } else {
+            mdb_txn_abort(txn);
+          }
+        }
+      }
+      if (rc == MDB_MAP_FULL && attempt < kMaxResizeRetries) {
+        RECO_RETURN_IF_ERROR(GrowMap());
+        continue;
+      }
+      if (rc == MDB_MAP_RESIZED && attempt < kMaxResizeRetries) {
+        RECO_RETURN_IF_ERROR(AdoptMapSize());
+        continue;
+      }
+      return rc == 0 ? Status::Ok() : Error(rc, what);
+    }
+  }
+
+ private:
+  int AcquireReader(MDB_txn** txn) {
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!idle_readers_.empty()) {
+        *txn = idle_readers_.back();
+        idle_readers_.pop_back();
+      }
+    }
+    if (*txn != nullptr) {
+      int rc = mdb_txn_renew(*txn);
+      if (rc != 0) {
+        mdb_txn_abort(*txn);
+        *txn = nullptr;
+      }
+      return rc;
+    }
+    return mdb_txn_begin(env_, nullptr, MDB_RDONLY, txn);
+  }
+
+  void ReleaseReader(MDB_txn* txn) {
+    mdb_txn_reset(txn);
+    std::lock_guard lock(pool_mu_);
+    idle_readers_.push_back(txn);
+  }
+
+  // Another process grew the map: adopt its size (0 = read it from the file).
+  Status AdoptMapSize() {
+    std::unique_lock lock(remap_mu_);
+    int rc = mdb_env_set_mapsize(env_, 0);
+    return rc == 0 ? Status::Ok() : Error(rc, "adopting the grown map size");
+  }
+
+  Status GrowMap() {
+    std::unique_lock lock(remap_mu_);
+    MDB_envinfo info;
+    int rc = mdb_env_info(env_, &info);
+    if (rc == 0) rc = mdb_env_set_mapsize(env_, info.me_mapsize * 2);
+    return rc == 0 ? Status::Ok() : Error(rc, "growing the map");
+  }
+
+  std::string path_;
+  MDB_env* env_;
+  MDB_dbi dbi_;
+  std::shared_mutex remap_mu_;
+  std::mutex write_mu_;
+  std::mutex pool_mu_;
+  std::vector<MDB_txn*> idle_readers_;  // reset, ready for mdb_txn_renew
+};
+
+MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view FromVal(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+Result<std::shared_ptr<LmdbEnv>> OpenEnv(const LmdbOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return Status::IOError("lmdb: cannot create directory " + options.path + ": " + ec.message());
+  }
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(options.path, ec);
+  if (ec) return Status::IOError("lmdb: cannot resolve " + options.path + ": " + ec.message());
+  std::string key = canonical.string();
+
+  static std::mutex registry_mu;
+  static auto* registry = new std::map<std::string, std::weak_ptr<LmdbEnv>>();
+  std::lock_guard lock(registry_mu);
+  if (auto it = registry->find(key); it != registry->end()) {
+    if (auto env = it->second.lock()) return env;
+  }
+
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  auto fail = [&](const char* what) -> Status {
+    std::string msg = "lmdb " + options.path + ": " + what + ": " + mdb_strerror(rc);
+    if (env != nullptr) mdb_env_close(env);
+    return Status::IOError(msg);
+  };
+  if (rc != 0) return fail("mdb_env_create");
+  if ((rc = mdb_env_set_maxreaders(env, options.max_readers)) != 0) return fail("max_readers");
+  if ((rc = mdb_env_set_mapsize(env, options.map_size)) != 0) return fail("map_size");
+  if ((rc = mdb_env_open(env, key.c_str(), MDB_NOTLS, 0664)) != 0) return fail("mdb_env_open");
+  int stale = 0;
+  mdb_reader_check(env, &stale);  // frees slots of crashed reader processes
+
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  if ((rc = mdb_txn_begin(env, nullptr, 0, &txn)) != 0) return fail("opening the database");
+  if ((rc = mdb_dbi_open(txn, nullptr, 0, &dbi)) != 0) {
+    mdb_txn_abort(txn);
+    return fail("opening the database");
+  }
+  if ((rc = mdb_txn_commit(txn)) != 0) return fail("opening the database");
+
+  auto shared = std::make_shared<LmdbEnv>(key, env, dbi);
+  (*registry)[key] = shared;
+  return shared;
+}
+
+class LmdbStore final : public KvStore {
+ public:
+  LmdbStore(std::string uri, std::shared_ptr<LmdbEnv> env)
+      : uri_(std::move(uri)), env_(std::move(env)) {}
+
+  Status Get(std::string_view key, std::string* value) override {
+    RECO_RETURN_IF_ERROR(ValidateKey(key));
+    MDB_dbi dbi = env_->dbi();
+    return env_->Read("key not found", [&](MDB_txn* txn) {
+      MDB_val k = ToVal(key), v;
+      int rc = mdb_get(txn, dbi, &k, &v);
+      if (rc == 0) value->assign(static_cast<const char*>(v.mv_data), v.mv_size);
+      return rc;
+    });
+  }
+
+  Status Put(std::string_view key, std::string_view value) override {
+    RECO_RETURN_IF_ERROR(ValidateKey(key));
+    RECO_RETURN_IF_ERROR(ValidateValue(value));
+    MDB_dbi dbi = env_->dbi();
+    return env_->Write("put", [&](MDB_txn* txn) {
+      MDB_val k = ToVal(key), v = ToVal(value);
+      return mdb_put(txn, dbi, &k, &v, 0);
+    });
+  }
+
+  Status Delete(std::string_view key) override {
+    RECO_RETURN_IF_ERROR(ValidateKey(key));
+    MDB_dbi dbi = env_->dbi();
+    return env_->Write("delete", [&](MDB_txn* txn) {
+      MDB_val k = ToVal(key);
+      int rc = mdb_del(txn, dbi, &k, nullptr);
+      return rc == MDB_NOTFOUND ? 0 : rc;
+    });
+  }
+
+  Status Write(const WriteBatch& batch) override {
+    RECO_RETURN_IF_ERROR(ValidateBatch(batch));
+    if (batch.empty()) return Status::Ok();
+    MDB_dbi dbi = env_->dbi();
+    return env_->Write("write batch", [&](MDB_txn* txn) {
+      for (const WriteBatch::Op& op : batch.ops()) {
+        MDB_val k = ToVal(op.key);
+        int rc;
+        if (op.kind == WriteBatch::OpKind::kPut) {
+          MDB_val v = ToVal(op.value);
+          rc = mdb_put(txn, dbi, &k, &v, 0);
+        } else {
+          rc = mdb_del(txn, dbi, &k, nullptr);
+          if (rc == MDB_NOTFOUND) rc = 0;
+        }
+        if (rc != 0) return rc;
+      }
+      return 0;
+    });
+  }
+
+  // Copies a chunk of entries per read transaction, then calls fn outside it,
+  // so fn may take its time or call back into the store.
+  Status Scan(std::string_view prefix, const ScanFn& fn) override {
+    std::string resume(prefix);
+    bool first = true;
+    std::vector<std::pair<std::string, std::string>> chunk;
+    MDB_dbi dbi = env_->dbi();
+    for (;;) {
+      chunk.clear();
+      bool more = false;
+      Status st = env_->Read("scan", [&](MDB_txn* txn) {
+        MDB_cursor* cursor = nullptr;
+        int rc = mdb_cursor_open(txn, dbi, &cursor);
+        if (rc != 0) return rc;
+        MDB_val k = ToVal(resume), v;
+        rc = resume.empty() ? mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+                            : mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && !first && FromVal(k) == resume)
+          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+        size_t bytes = 0;
+        while (rc == 0 && FromVal(k).starts_with(prefix)) {
+          if (chunk.size() >= kScanChunkEntries || bytes >= kScanChunkBytes) {
+            more = true;
+            break;
+          }
+          chunk.emplace_back(FromVal(k), FromVal(v));
+          bytes += k.mv_size + v.mv_size;
+          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cursor);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+      });
+      if (!st.ok()) return st;
+      for (const auto& [k, v] : chunk) {
+        if (!fn(k, v)) return Status::Ok();
+      }
+      if (!more) return Status::Ok();
+      resume = chunk.back().first;
+      first = false;
+    }
+  }
+
+  Result<uint64_t> DeletePrefix(std::string_view prefix) override {
+    if (prefix.empty()) return Status::InvalidArgument("DeletePrefix refuses the empty prefix");
+    uint64_t total = 0;
+    MDB_dbi dbi = env_->dbi();
+    for (;;) {
+      uint64_t deleted = 0;
+      Status st = env_->Write("delete prefix", [&](MDB_txn* txn) {
+        deleted = 0;
+        MDB_cursor* cursor = nullptr;
+        int rc = mdb_cursor_open(txn, dbi, &cursor);
+        if (rc != 0) return rc;
+        MDB_val k = ToVal(prefix), v;
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+        while (rc == 0 && FromVal(k).starts_with(prefix) && deleted < kDeleteChunk) {
+          rc = mdb_cursor_del(cursor, 0);
+          if (rc != 0) break;
+          ++deleted;
+          // Re-seek rather than rely on where a delete leaves the cursor.
+          k = ToVal(prefix);
+          rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+        }
+        mdb_cursor_close(cursor);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+      });
+      if (!st.ok()) return st;
+      total += deleted;
+      if (deleted < kDeleteChunk) return total;
+    }
+  }
+
+  Status Ping() override {
+    // A read transaction proves the environment and its lock file are usable.
+    return env_->Read("ping", [](MDB_txn*) { return 0; });
+  }
+
+  const std::string& uri() const override { return uri_; }
+
+ private:
+  std::string uri_;
+  std::shared_ptr<LmdbEnv> env_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KvStore>> OpenLmdbStore(std::string uri, LmdbOptions options) {
+  RECO_ASSIGN_OR_RETURN(std::shared_ptr<LmdbEnv> env, OpenEnv(options));
+  return std::unique_ptr<KvStore>(new LmdbStore(std::move(uri), std::move(env)));
+}
+
+}  // namespace reco::store_internal
