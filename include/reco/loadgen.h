@@ -1,0 +1,172 @@
+// reco's HTTP load generator, behind `reco loadtest`: keep-alive HTTP/1.1
+// connections on Asio event loops, closed loop (each connection sends its next
+// request when the previous response arrived) or open loop (a fixed arrival
+// rate, with latency measured from each request's scheduled send time so a
+// slow server cannot hide its queueing: the coordinated-omission correction
+// of wrk2). Latencies go to a log-linear histogram in the style of
+// HdrHistogram (Debian ships no C HdrHistogram, so it is written here).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reco/status.h"
+
+namespace reco {
+
+// Latencies in nanoseconds, 0 to ~68.7 s (2^36 ns) with at most 1/128
+// (< 0.8%) relative error: values below 256 ns are exact, above that each
+// power of two is split into 128 equal sub-buckets. Larger values are clamped
+// into the top bucket (max() still reports the exact largest value). Each
+// load thread records into its own histogram; Merge() adds them at the end.
+class LatencyHistogram {
+ public:
+  static constexpr int kSubBucketBits = 7;  // 128 sub-buckets per power of 2
+  static constexpr uint64_t kMaxTrackableNanos = (uint64_t{1} << 36) - 1;
+
+  LatencyHistogram();
+
+  void Record(uint64_t nanos);
+  void Merge(const LatencyHistogram& other);
+  void Clear();
+
+  uint64_t count() const { return count_; }
+  uint64_t min() const { return count_ == 0 ? 0 : min_; }
+  uint64_t max() const { return max_; }
+  double Mean() const;
+  double StdDev() const;
+  // The smallest recorded value v (to within its bucket: the bucket's highest
+  // value, capped at max()) such that at least `percentile`% of the recorded
+  // values are <= v. 0 when empty; percentile is clamped to [0, 100].
+  uint64_t ValueAtPercentile(double percentile) const;
+
+  // Bucket geometry, exposed for tests: index of a value, and the lowest and
+  // highest values sharing that index.
+  static size_t BucketIndex(uint64_t nanos);
+  static uint64_t BucketLowest(size_t index);
+  static uint64_t BucketHighest(size_t index);
+  static size_t BucketCount();
+
+ private:
+  std::vector<uint64_t> counts_;
+  uint64_t count_ = 0;
+  uint64_t min_ = UINT64_MAX;
+  uint64_t max_ = 0;
+  // Sums in long double: a 30 s open-loop run against a stalled server can
+  // record ~10^6 values of ~10^10 ns, whose squares overflow uint64.
+  long double sum_ = 0;
+  long double sum_squares_ = 0;
+};
+
+// "http://127.0.0.1:8080/v1/users/{user}/recommendations?k=10", split at the
+// {user} placeholders so a request target is built by concatenation.
+struct UrlTemplate {
+  std::string host;  // without brackets for IPv6 literals
+  uint16_t port = 80;
+  std::string host_header;  // "127.0.0.1:8080", as the Host header wants it
+  // The request target (path + query) is parts[0] + user + parts[1] + user
+  // + ... + parts.back(); parts.size() == 1 when there is no placeholder.
+  std::vector<std::string> target_parts;
+
+  bool has_user_placeholder() const { return target_parts.size() > 1; }
+  // Appends the target for `user` (already percent-encoded) to *out.
+  void AppendTarget(std::string_view encoded_user, std::string* out) const;
+};
+
+// Accepts only http:// (no TLS), a host and an optional port, and an
+// origin-form target; `{user}` may appear in the path or query, no other
+// {...} placeholder is allowed. Errors name what is wrong with the URL.
+Result<UrlTemplate> ParseUrlTemplate(std::string_view url);
+
+// True for "localhost", IPv4 literals in 127.0.0.0/8 and "::1": the hosts a
+// load test may target without --allow-remote.
+bool IsLoopbackHost(std::string_view host);
+
+// Percent-encodes everything except RFC 3986 unreserved characters, so any
+// external user id is safe inside a path segment or query value.
+std::string PercentEncode(std::string_view raw);
+
+// Reads user ids, one per line, or a CSV whose first column is the id. Blank
+// lines are skipped, surrounding whitespace and double quotes are stripped,
+// duplicates are dropped (first occurrence kept, file order preserved). The
+// first line is taken as a header when its first field is a known column
+// name (user, user_id, userId, uid, id; any case) or when it is not an
+// integer while the next line's is. Errors: missing file, an id with inner
+// whitespace or over 256 bytes (file:line: reason), no ids at all.
+Result<std::vector<std::string>> LoadUserIds(const std::string& path);
+
+// "30s", "500ms", "2m", "1.5s", "250us", "1h"; a bare number means seconds.
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+
+struct LoadTestProgress {
+  double elapsed_seconds = 0;  // since the start, warmup included
+  bool warming_up = false;
+  uint64_t responses = 0;  // received so far, all phases
+  uint64_t errors = 0;     // socket errors + timeouts so far
+  double current_rps = 0;  // responses per second over the last interval
+};
+
+struct LoadTestOptions {
+  UrlTemplate url;
+  std::vector<std::string> users;  // raw ids; required iff url has {user}
+  int concurrency = 64;            // connections, spread round-robin over threads
+  int threads = 0;                 // event loops; <= 0: all hardware threads
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);  // measured window
+  std::chrono::nanoseconds warmup{0};  // before the window; load runs, nothing recorded
+  std::chrono::nanoseconds timeout = std::chrono::seconds(2);  // per request and connect
+  // > 0: open loop at this many requests per second in total. The requests
+  // scheduled inside the window number ceil((warmup+duration)*rate) -
+  // ceil(warmup*rate) (exactly rate*duration when that is a whole number and
+  // warmup*rate is too); after the window, queued and in-flight ones get
+  // `timeout` to finish, then count as timeouts.
+  double rate = 0;
+  // > 0: closed loop stops after this many requests in total (warmup
+  // included) and waits for the in-flight ones; duration is then a limit.
+  uint64_t max_requests = 0;
+  uint64_t seed = 1;          // each connection picks users from its own stream seeded by this
+  bool allow_remote = false;  // refuse non-loopback targets unless set
+  // Called on the caller's thread about once per second while running.
+  std::function<void(const LoadTestProgress&)> on_progress;
+};
+
+struct LoadTestReport {
+  bool open_loop = false;
+  double rate = 0;
+  int concurrency = 0;
+  int threads = 0;
+  std::string target;         // host:port
+  double window_seconds = 0;  // measured window, as it actually ran
+  uint64_t responses = 0;     // complete responses counted (any status)
+  uint64_t non_2xx = 0;
+  std::array<uint64_t, 6> status_classes{};  // [1]=1xx ... [5]=5xx, [0]=other
+  uint64_t connect_errors = 0;
+  uint64_t read_errors = 0;  // includes the server closing mid-request
+  uint64_t write_errors = 0;
+  uint64_t timeouts = 0;            // requests (or connects) exceeding the timeout
+  uint64_t protocol_errors = 0;     // malformed or oversized responses
+  uint64_t scheduled = 0;           // open loop: requests scheduled inside the window
+  uint64_t connections_opened = 0;  // successful connects, all phases
+  uint64_t bytes_read = 0;          // in the window
+  double requests_per_second = 0;   // responses / window_seconds
+  LatencyHistogram latency;         // counted responses only
+
+  uint64_t socket_errors() const {
+    return connect_errors + read_errors + write_errors + timeouts + protocol_errors;
+  }
+};
+
+// Resolves the target, checks it is reachable (one connect; Unavailable if
+// not), runs the load and returns the merged report. Unavailable also when no
+// connection succeeded during the run. InvalidArgument for bad options.
+Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options);
+
+// A human-readable table (wrk-like), and the same numbers as JSON text.
+std::string FormatLoadTestReport(const LoadTestReport& report);
+std::string LoadTestReportToJson(const LoadTestReport& report);
+
+}  // namespace reco
