@@ -1,0 +1,462 @@
+// The model file: docs/formats.md, section "Model file", is the spec; keep
+// the two in step. All integers and floats are little-endian.
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "reco/model.h"
+
+namespace reco {
+namespace {
+
+constexpr char kMagic[4] = {'R', 'C', 'F', 'M'};  // "reco factor model"
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kHeaderBytes = 80;
+constexpr size_t kChecksumBytes = 8;
+constexpr uint8_t kFlagBiases = 1u << 0;
+// Far above any useful rank; bounds what a corrupted header can claim.
+constexpr uint32_t kMaxFactors = 65536;
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+// ---- little-endian encoding, independent of the host's byte order ----
+
+void PutU32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+void PutU64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t GetU32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t{p[i]} << (8 * i);
+  return v;
+}
+uint64_t GetU64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
+  return v;
+}
+
+// Writes through stdio while hashing every byte, so the checksum costs no
+// second pass and no in-memory copy of the model.
+class HashingWriter {
+ public:
+  explicit HashingWriter(std::FILE* file) : file_(file), state_(XXH64_createState()) {
+    if (state_ == nullptr || XXH64_reset(state_.get(), 0) != XXH_OK) ok_ = false;
+  }
+  bool ok() const { return ok_; }
+  uint64_t digest() const { return XXH64_digest(state_.get()); }
+
+  void Bytes(const void* data, size_t n) {
+    if (!ok_ || n == 0) return;
+    XXH64_update(state_.get(), data, n);
+    if (std::fwrite(data, 1, n, file_) != n) ok_ = false;
+  }
+  void U8(uint8_t v) { Bytes(&v, 1); }
+  void U32(uint32_t v) {
+    uint8_t b[4];
+    PutU32(b, v);
+    Bytes(b, 4);
+  }
+  void U64(uint64_t v) {
+    uint8_t b[8];
+    PutU64(b, v);
+    Bytes(b, 8);
+  }
+  void F32(float v) { U32(std::bit_cast<uint32_t>(v)); }
+  void Floats(const float* data, size_t n) {
+    if constexpr (std::endian::native == std::endian::little) {
+      Bytes(data, n * sizeof(float));
+    } else {
+      for (size_t i = 0; i < n; ++i) F32(data[i]);
+    }
+  }
+
+ private:
+  struct StateDeleter {
+    void operator()(XXH64_state_t* s) const { XXH64_freeState(s); }
+  };
+  std::FILE* file_;
+  std::unique_ptr<XXH64_state_t, StateDeleter> state_;
+  bool ok_ = true;
+};
+
+uint64_t IdSectionBytes(const IdMap& ids) {
+  uint64_t bytes = 0;
+  for (const std::string& s : ids.externals()) bytes += 4 + s.size();
+  return bytes;
+}
+
+void WriteIds(HashingWriter& w, const IdMap& ids) {
+  for (const std::string& s : ids.externals()) {
+    w.U32(static_cast<uint32_t>(s.size()));
+    w.Bytes(s.data(), s.size());
+  }
+}
+
+// Bounds-checked cursor over the loaded bytes. LoadModel validates the total
+// size against the header before parsing, so these checks only fire on a
+// bug, but they keep every read provably in range.
+class Cursor {
+ public:
+  Cursor(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  size_t remaining() const { return size_ - pos_; }
+  size_t position() const { return pos_; }
+  bool Skip(size_t n) {
+    if (n > remaining()) return false;
+    pos_ += n;
+    return true;
+  }
+  const uint8_t* Take(size_t n) {
+    if (n > remaining()) return nullptr;
+    const uint8_t* p = data_ + pos_;
+    pos_ += n;
+    return p;
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+void ReadFloats(const uint8_t* src, size_t n, float* dst) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(dst, src, n * sizeof(float));
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = std::bit_cast<float>(GetU32(src + 4 * i));
+  }
+}
+
+struct Header {
+  uint32_t version;
+  uint8_t kind;
+  uint8_t flags;
+  uint8_t solver;
+  uint8_t reserved;
+  uint32_t factors;
+  uint32_t num_users;
+  uint32_t num_items;
+  uint32_t iterations;
+  uint32_t cg_steps;
+  float regularization;
+  float alpha;
+  float init_scale;
+  float global_bias;
+  uint64_t seed;
+  uint64_t user_id_bytes;
+  uint64_t item_id_bytes;
+  uint64_t metadata_bytes;
+};
+
+Header DecodeHeader(const uint8_t* p) {
+  Header h;
+  h.version = GetU32(p + 4);
+  h.kind = p[8];
+  h.flags = p[9];
+  h.solver = p[10];
+  h.reserved = p[11];
+  h.factors = GetU32(p + 12);
+  h.num_users = GetU32(p + 16);
+  h.num_items = GetU32(p + 20);
+  h.iterations = GetU32(p + 24);
+  h.cg_steps = GetU32(p + 28);
+  h.regularization = std::bit_cast<float>(GetU32(p + 32));
+  h.alpha = std::bit_cast<float>(GetU32(p + 36));
+  h.init_scale = std::bit_cast<float>(GetU32(p + 40));
+  h.global_bias = std::bit_cast<float>(GetU32(p + 44));
+  h.seed = GetU64(p + 48);
+  h.user_id_bytes = GetU64(p + 56);
+  h.item_id_bytes = GetU64(p + 64);
+  h.metadata_bytes = GetU64(p + 72);
+  return h;
+}
+
+// Total file size the header describes; false if it overflows 64 bits.
+bool ExpectedFileSize(const Header& h, uint64_t* total) {
+  // counts < 2^32 and factors <= 2^16, so these products fit easily.
+  const uint64_t rows = uint64_t{h.num_users} + h.num_items;
+  uint64_t size = kHeaderBytes + rows * h.factors * sizeof(float) + kChecksumBytes;
+  if ((h.flags & kFlagBiases) != 0) size += rows * sizeof(float);
+  for (uint64_t part : {h.user_id_bytes, h.item_id_bytes, h.metadata_bytes}) {
+    if (__builtin_add_overflow(size, part, &size)) return false;
+  }
+  *total = size;
+  return true;
+}
+
+// Parses `count` length-prefixed IDs filling exactly `bytes` bytes.
+Status ReadIds(Cursor& cursor, uint32_t count, uint64_t bytes, const char* what, IdMap* ids) {
+  const uint8_t* section = cursor.Take(bytes);
+  if (section == nullptr)
+    return Status::Corruption(std::string(what) + " ID section overruns file");
+  // Each ID takes at least its 4-byte length, so this reservation is
+  // bounded by bytes that really exist in the file.
+  if (uint64_t{count} * 4 > bytes) {
+    return Status::Corruption(std::string(what) + " ID section of " + std::to_string(bytes) +
+                              " bytes cannot hold " + std::to_string(count) + " IDs");
+  }
+  ids->Reserve(count);
+  Cursor in(section, bytes);
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t* len_bytes = in.Take(4);
+    if (len_bytes == nullptr) {
+      return Status::Corruption(std::string(what) + " ID " + std::to_string(i) +
+                                ": length runs past the ID section");
+    }
+    const uint32_t len = GetU32(len_bytes);
+    const uint8_t* text = in.Take(len);
+    if (text == nullptr) {
+      return Status::Corruption(std::string(what) + " ID " + std::to_string(i) + ": length " +
+                                std::to_string(len) + " runs past the ID section");
+    }
+    std::string_view id(reinterpret_cast<const char*>(text), len);
+    if (ids->GetOrAdd(id) != i) {
+      return Status::Corruption("duplicate " + std::string(what) + " ID '" + std::string(id) +
+                                "' at index " + std::to_string(i));
+    }
+  }
+  if (in.remaining() != 0) {
+    return Status::Corruption(std::string(what) + " ID section has " +
+                              std::to_string(in.remaining()) + " bytes after its " +
+                              std::to_string(count) + " IDs");
+  }
+  return Status::Ok();
+}
+
+Status ParseModel(const std::vector<uint8_t>& bytes, FactorModel* model) {
+  const size_t size = bytes.size();
+  const uint8_t* data = bytes.data();
+  if (size < sizeof(kMagic)) {
+    return Status::Corruption("truncated: " + std::to_string(size) +
+                              " bytes, too short for a model file");
+  }
+  if (std::memcmp(data, kMagic, sizeof(kMagic)) != 0) {
+    return Status::Corruption("not a reco model file (bad magic, expected \"RCFM\")");
+  }
+  if (size < 8)
+    return Status::Corruption("truncated inside the header (" + std::to_string(size) + " bytes)");
+  const uint32_t version = GetU32(data + 4);
+  if (version != kFormatVersion) {
+    return Status::Corruption("unsupported model format version " + std::to_string(version) +
+                              " (this build reads version " + std::to_string(kFormatVersion) + ")");
+  }
+  if (size < kHeaderBytes) {
+    return Status::Corruption("truncated inside the header: " + std::to_string(size) +
+                              " bytes, the header alone needs " + std::to_string(kHeaderBytes));
+  }
+  const Header h = DecodeHeader(data);
+  if (h.kind != static_cast<uint8_t>(ModelKind::kExplicit) &&
+      h.kind != static_cast<uint8_t>(ModelKind::kImplicit)) {
+    return Status::Corruption("unknown model kind " + std::to_string(h.kind));
+  }
+  if ((h.flags & ~kFlagBiases) != 0) {
+    return Status::Corruption("unknown flag bits " + std::to_string(h.flags));
+  }
+  if (h.solver > static_cast<uint8_t>(ImplicitSolver::kCholesky)) {
+    return Status::Corruption("unknown implicit solver " + std::to_string(h.solver));
+  }
+  if (h.reserved != 0) return Status::Corruption("reserved header byte is not zero");
+  if (h.factors == 0 || h.factors > kMaxFactors) {
+    return Status::Corruption("factor count " + std::to_string(h.factors) + " out of range [1, " +
+                              std::to_string(kMaxFactors) + "]");
+  }
+  uint64_t expected = 0;
+  if (!ExpectedFileSize(h, &expected)) {
+    return Status::Corruption("section sizes in the header overflow");
+  }
+  if (size < expected) {
+    return Status::Corruption("truncated: header describes " + std::to_string(expected) +
+                              " bytes, file has " + std::to_string(size));
+  }
+  if (size > expected) {
+    return Status::Corruption("file has " + std::to_string(size) +
+                              " bytes but its header describes " + std::to_string(expected) +
+                              " (trailing data or corrupted header)");
+  }
+  const uint64_t stored = GetU64(data + size - kChecksumBytes);
+  const uint64_t computed = XXH64(data, size - kChecksumBytes, 0);
+  if (stored != computed) {
+    char text[96];
+    std::snprintf(text, sizeof(text), "checksum mismatch (stored %016llx, computed %016llx)",
+                  static_cast<unsigned long long>(stored),
+                  static_cast<unsigned long long>(computed));
+    return Status::Corruption(text);
+  }
+
+  FactorModel& m = *model;
+  m.kind = static_cast<ModelKind>(h.kind);
+  AlsOptions& p = m.params;
+  p.factors = h.factors;
+  p.iterations = h.iterations;
+  p.regularization = h.regularization;
+  p.alpha = h.alpha;
+  p.implicit = m.kind == ModelKind::kImplicit;
+  p.use_biases = (h.flags & kFlagBiases) != 0;
+  p.implicit_solver = static_cast<ImplicitSolver>(h.solver);
+  p.cg_steps = h.cg_steps;
+  p.seed = h.seed;
+  p.init_scale = h.init_scale;
+  p.threads = 0;
+  m.global_bias = h.global_bias;
+
+  Cursor cursor(data, size - kChecksumBytes);
+  cursor.Skip(kHeaderBytes);
+  RECO_RETURN_IF_ERROR(ReadIds(cursor, h.num_users, h.user_id_bytes, "user", &m.users));
+  RECO_RETURN_IF_ERROR(ReadIds(cursor, h.num_items, h.item_id_bytes, "item", &m.items));
+  struct Array {
+    float* dst;
+    uint64_t count;
+    const char* what;
+  };
+  m.user_factors.resize(h.num_users, h.factors);
+  m.item_factors.resize(h.num_items, h.factors);
+  std::vector<Array> arrays = {
+      {m.user_factors.data(), uint64_t{h.num_users} * h.factors, "user factors"},
+      {m.item_factors.data(), uint64_t{h.num_items} * h.factors, "item factors"}};
+  if (p.use_biases) {
+    m.user_bias.resize(h.num_users);
+    m.item_bias.resize(h.num_items);
+    arrays.push_back({m.user_bias.data(), h.num_users, "user biases"});
+    arrays.push_back({m.item_bias.data(), h.num_items, "item biases"});
+  } else {
+    m.user_bias.resize(0);
+    m.item_bias.resize(0);
+  }
+  for (const Array& a : arrays) {
+    const uint8_t* src = cursor.Take(a.count * sizeof(float));
+    if (src == nullptr) return Status::Corruption(std::string(a.what) + " overrun the file");
+    ReadFloats(src, a.count, a.dst);
+  }
+  const uint8_t* meta = cursor.Take(h.metadata_bytes);
+  if (meta == nullptr) return Status::Corruption("metadata overruns the file");
+  m.metadata_json.assign(reinterpret_cast<const char*>(meta), h.metadata_bytes);
+  if (cursor.remaining() != 0) return Status::Corruption("unparsed bytes before the checksum");
+  return Status::Ok();
+}
+
+void SyncDirectory(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // durability of the rename is best effort
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+Status SaveModel(const FactorModel& model, const std::string& path) {
+  Status valid = model.Validate();
+  if (!valid.ok()) return valid.WithContext("cannot save model to " + path);
+  if (model.factors() > kMaxFactors) {
+    return Status::InvalidArgument("cannot save model to " + path + ": more than " +
+                                   std::to_string(kMaxFactors) + " factors");
+  }
+  for (const IdMap* ids : {&model.users, &model.items}) {
+    for (const std::string& s : ids->externals()) {
+      if (s.size() > UINT32_MAX) {
+        return Status::InvalidArgument("cannot save model to " + path + ": ID longer than 4 GiB");
+      }
+    }
+  }
+
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+  std::FILE* file = std::fopen(tmp.c_str(), "wb");
+  if (file == nullptr) {
+    return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
+  }
+
+  const bool biases = model.has_biases();
+  uint8_t header[kHeaderBytes] = {};
+  std::memcpy(header, kMagic, sizeof(kMagic));
+  PutU32(header + 4, kFormatVersion);
+  header[8] = static_cast<uint8_t>(model.kind);
+  header[9] = biases ? kFlagBiases : 0;
+  header[10] = static_cast<uint8_t>(model.params.implicit_solver);
+  header[11] = 0;
+  PutU32(header + 12, model.factors());
+  PutU32(header + 16, model.num_users());
+  PutU32(header + 20, model.num_items());
+  PutU32(header + 24, model.params.iterations);
+  PutU32(header + 28, model.params.cg_steps);
+  PutU32(header + 32, std::bit_cast<uint32_t>(model.params.regularization));
+  PutU32(header + 36, std::bit_cast<uint32_t>(model.params.alpha));
+  PutU32(header + 40, std::bit_cast<uint32_t>(model.params.init_scale));
+  PutU32(header + 44, std::bit_cast<uint32_t>(model.global_bias));
+  PutU64(header + 48, model.params.seed);
+  PutU64(header + 56, IdSectionBytes(model.users));
+  PutU64(header + 64, IdSectionBytes(model.items));
+  PutU64(header + 72, model.metadata_json.size());
+
+  HashingWriter w(file);
+  w.Bytes(header, sizeof(header));
+  WriteIds(w, model.users);
+  WriteIds(w, model.items);
+  w.Floats(model.user_factors.data(), static_cast<size_t>(model.user_factors.size()));
+  w.Floats(model.item_factors.data(), static_cast<size_t>(model.item_factors.size()));
+  if (biases) {
+    w.Floats(model.user_bias.data(), static_cast<size_t>(model.user_bias.size()));
+    w.Floats(model.item_bias.data(), static_cast<size_t>(model.item_bias.size()));
+  }
+  w.Bytes(model.metadata_json.data(), model.metadata_json.size());
+  uint8_t checksum[kChecksumBytes];
+  PutU64(checksum, w.digest());
+  bool ok = w.ok() && std::fwrite(checksum, 1, sizeof(checksum), file) == sizeof(checksum);
+  ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+  const std::string write_error = ok ? "" : ErrnoText();
+  if (std::fclose(file) != 0 && ok) {
+    ok = false;
+  }
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return Status::IOError("cannot write " + tmp + ": " +
+                           (write_error.empty() ? ErrnoText() : write_error));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = ErrnoText();
+    std::remove(tmp.c_str());
+    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + err);
+  }
+  SyncDirectory(path);
+  return Status::Ok();
+}
+
+Result<FactorModel> LoadModel(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    if (errno == ENOENT) return Status::NotFound("model file " + path + " does not exist");
+    return Status::IOError("cannot open " + path + ": " + ErrnoText());
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::IOError("cannot stat " + path + ": " + ec.message());
+  // Sized by the file itself, never by a field inside it.
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (size > 0 && std::fread(bytes.data(), 1, bytes.size(), file) != bytes.size()) {
+    return Status::IOError("cannot read " + path + ": " +
+                           (std::ferror(file) ? ErrnoText() : "file shrank while reading"));
+  }
+  FactorModel model;
+  Status st = ParseModel(bytes, &model);
+  if (!st.ok()) return Status::Corruption(path + ": " + st.message());
+  return model;
+}
+
+}  // namespace reco
