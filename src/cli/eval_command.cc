@@ -1,0 +1,108 @@
+// reco eval: score a saved model on a held-out file (rating + ranking metrics).
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "flags.h"
+#include "reco/pipeline.h"
+
+namespace reco::cli {
+namespace {
+
+struct EvalFlags {
+  std::string model_path;
+  std::string train_path;
+  std::string test_path;
+  std::string json_out;
+  uint32_t k = 10;
+  int threads = 0;
+  LoadFlags load;
+};
+
+// The training file named in the model's metadata, when --train is not given.
+Result<std::string> TrainPathOf(const FactorModel& model, const std::string& given) {
+  if (!given.empty()) return given;
+  auto meta = nlohmann::json::parse(model.metadata_json, nullptr, /*allow_exceptions=*/false);
+  if (meta.is_object() && meta.contains("train_path") && meta["train_path"].is_string()) {
+    return meta["train_path"].get<std::string>();
+  }
+  return Status::InvalidArgument(
+      "the model does not record its training file; pass --train FILE (the items each user "
+      "already saw are excluded from rankings)");
+}
+
+Status RunEval(const EvalFlags& f) {
+  RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
+  RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
+  RECO_ASSIGN_OR_RETURN(std::string train_path, TrainPathOf(model, f.train_path));
+  RECO_ASSIGN_OR_RETURN(Dataset train, LoadWithReport(train_path, load));
+  MappedRecords seen = MapToModel(model, train);
+  if (seen.unknown_user_records + seen.unknown_item_records > 0) {
+    fmt::print(stderr,
+               "reco: warning: {} training records name users/items the model does not know "
+               "(was it trained on {}?)\n",
+               seen.unknown_user_records + seen.unknown_item_records, train_path);
+  }
+  RECO_ASSIGN_OR_RETURN(Dataset test, LoadWithReport(f.test_path, load));
+  CsrMatrix seen_matrix =
+      CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
+  EvalOptions eo;
+  eo.k = f.k;
+  eo.threads = f.threads;
+  eo.rating_metrics = model.kind == ModelKind::kExplicit;
+  RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateModel(model, seen_matrix, test, eo));
+
+  fmt::print("test records {} ({} cold: user or item unseen in train), users {}\n", ev.test_records,
+             ev.cold_test_records, ev.test_users);
+  if (ev.has_rating_metrics) {
+    fmt::print("rmse       {:.6f}\nmae        {:.6f}\nr2         {:.6f}\nexp_var    {:.6f}\n",
+               ev.rating.rmse, ev.rating.mae, ev.rating.r2, ev.rating.explained_variance);
+  }
+  fmt::print(
+      "precision@{0:<3} {1:.6f}\nrecall@{0:<6} {2:.6f}\nndcg@{0:<8} {3:.6f}\nmap@{0:<9} {4:.6f}\n"
+      "map          {5:.6f}\ncatalog_cov  {6:.6f}\ndistr_cov    {7:.6f}\n",
+      f.k, ev.ranking.precision_at_k, ev.ranking.recall_at_k, ev.ranking.ndcg_at_k,
+      ev.ranking.map_at_k, ev.ranking.map, ev.coverage.catalog, ev.coverage.distributional);
+  if (!f.json_out.empty()) {
+    auto j = nlohmann::json::parse(EvalJson(ev, f.k));
+    j["model"] = f.model_path;
+    j["train"] = train_path;
+    j["test"] = f.test_path;
+    std::ofstream out(f.json_out);
+    out << j.dump(2) << "\n";
+    if (!out.flush()) return Status::IOError(f.json_out + ": write failed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddEvalCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<EvalFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval",
+      "Evaluate a saved model on held-out data: RMSE, MAE, R2, explained variance (explicit\n"
+      "models) and precision/recall/NDCG/MAP@k plus coverage, as Microsoft Recommenders'\n"
+      "python_evaluation defines them. Rankings exclude items seen in --train.");
+  cmd->add_option("-m,--model", f->model_path, "Model file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--test", f->test_path, "Held-out interactions")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--train", f->train_path,
+                  "Training interactions (seen items); default: the file recorded in the model")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("-k,--k", f->k, "Ranking cut-off")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--json", f->json_out, "Also write the metrics as JSON to this file");
+  cmd->add_option("--threads", f->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  AddLoadFlags(cmd, &f->load);
+  cmd->callback([f, exit_code] {
+    Status st = RunEval(*f);
+    if (!st.ok()) *exit_code = ReportError(st);
+  });
+}
+
+}  // namespace reco::cli
