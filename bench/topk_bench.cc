@@ -1,7 +1,7 @@
 // Top-k scoring throughput against the machine's own sgemm speed.
 //
-// BM_Sgemm runs exactly the GEMMs top-k scoring issues (query blocks of 256
-// users x item blocks of 4096, 64 factors, one OpenBLAS thread per worker)
+// BM_Sgemm runs exactly the GEMMs top-k scoring issues (default query block
+// x item block, 64 factors, one OpenBLAS thread per worker)
 // with no selection, giving the GFLOP/s ceiling for this shape. BM_TopK runs
 // TopKItems on the same data (k = 10, ~50 excluded items per user) and
 // reports users/s and `sgemm_fraction`: its effective GFLOP/s over the
@@ -22,7 +22,8 @@
 namespace {
 
 constexpr uint32_t kUsers = 10000, kItems = 20000, kDim = 64, kK = 10;
-constexpr uint32_t kQueryBlock = 256, kItemBlock = 4096;
+const uint32_t kQueryBlock = reco::TopKOptions{}.query_block;
+const uint32_t kItemBlock = reco::TopKOptions{}.item_block;
 constexpr double kFlops = 2.0 * kUsers * kItems * kDim;  // one full scoring pass
 
 struct Data {

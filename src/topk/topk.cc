@@ -38,6 +38,22 @@ inline bool Better(const Candidate& a, const Candidate& b) {
   return a.score > b.score || (a.score == b.score && a.item < b.item);
 }
 
+// GCC/Clang vector extensions: SIMD compares where the target has them,
+// plain scalar code where it does not, no intrinsics to port.
+using Float8 = float __attribute__((vector_size(32)));
+using Int8 = int32_t __attribute__((vector_size(32)));
+
+// Whether any of p[0..16) is greater than `threshold` (NaN is not).
+inline bool AnyAbove16(const float* p, float threshold) {
+  Float8 lo, hi;
+  std::memcpy(&lo, p, sizeof(lo));
+  std::memcpy(&hi, p + 8, sizeof(hi));
+  const Int8 above = (lo > threshold) | (hi > threshold);
+  uint64_t words[4];
+  std::memcpy(words, &above, sizeof(words));
+  return (words[0] | words[1] | words[2] | words[3]) != 0;
+}
+
 // The k best candidates seen so far for one query. Items are offered in
 // increasing index order, so once the heap is full a candidate that merely
 // ties the worst score has a higher index and loses: `score > threshold` is
@@ -51,26 +67,30 @@ class BoundedHeap {
   }
 
   // Offers items [first, last) whose scores are scores[0 .. last-first).
-  void Offer(const float* scores, const float* bias, uint32_t first, uint32_t last) {
+  void Offer(const float* scores, uint32_t first, uint32_t last) {
     uint32_t j = first;
     for (; j < last && size_ < capacity_; ++j) {
-      float s = scores[j - first] + (bias ? bias[j] : 0.0f);
+      const float s = scores[j - first];
       if (std::isnan(s)) continue;  // NaN has no place in an order; never returned
       heap_[size_++] = {s, j};
       std::push_heap(heap_, heap_ + size_, Better);
     }
     if (j == last || capacity_ == 0) return;
     float threshold = heap_[0].score;
-    if (bias) {
-      for (; j < last; ++j) {
-        float s = scores[j - first] + bias[j];
-        if (s > threshold) threshold = Replace({s, j});
+    // Once the heap holds good candidates almost nothing gets in, so test a
+    // chunk at a time with a branch-free (vectorisable) compare and skip it
+    // whole when nothing in it beats the threshold.
+    constexpr uint32_t kChunk = 16;
+    for (; last - j >= kChunk; j += kChunk) {
+      const float* chunk = scores + (j - first);
+      if (!AnyAbove16(chunk, threshold)) continue;
+      for (uint32_t t = 0; t < kChunk; ++t) {
+        if (chunk[t] > threshold) threshold = Replace({chunk[t], j + t});
       }
-    } else {
-      for (; j < last; ++j) {
-        float s = scores[j - first];
-        if (s > threshold) threshold = Replace({s, j});
-      }
+    }
+    for (; j < last; ++j) {
+      const float s = scores[j - first];
+      if (s > threshold) threshold = Replace({s, j});
     }
   }
 
@@ -157,7 +177,7 @@ RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
   const uint32_t dim = job.queries.dim;
   const uint32_t k = std::min(options.k, n_items);
   const uint32_t query_block = options.query_block ? options.query_block : 256;
-  const uint32_t item_block = std::min(options.item_block ? options.item_block : 4096, n_items);
+  const uint32_t item_block = std::min(options.item_block ? options.item_block : 512, n_items);
   const int threads = ResolveThreads(options.threads);
 
   // One GEMM per worker at a time; see the header for why OpenBLAS itself
@@ -199,7 +219,11 @@ RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
       }
       for (uint32_t r = 0; r < nq; ++r) {
         const uint32_t q = job.ids.empty() ? uint32_t(begin + r) : job.ids[begin + r];
-        const float* row = s.scores.data() + uint64_t{r} * ni;
+        float* row = s.scores.data() + uint64_t{r} * ni;
+        if (job.bias) {
+          const float* bias = job.bias + i0;
+          for (uint32_t j = 0; j < ni; ++j) row[j] += bias[j];
+        }
         // Walk the sorted skip points inside [i0, i0+ni) and offer the runs between them.
         const uint32_t* ex = nullptr;
         const uint32_t* ex_end = nullptr;
@@ -215,7 +239,7 @@ RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
           uint32_t skip = i0 + ni;
           if (ex != ex_end) skip = *ex;
           if (self_pending && q <= skip) skip = q;
-          s.heap_of[r].Offer(row + (from - i0), job.bias, from, skip);
+          s.heap_of[r].Offer(row + (from - i0), from, skip);
           if (skip == i0 + ni) break;
           if (ex != ex_end && *ex == skip) ++ex;
           if (self_pending && q == skip) self_pending = false;

@@ -109,13 +109,18 @@ TEST(TopKItemsTest, MatchesNaiveLoopWithExclusionsBiasesAndTies) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ExpectSameLists(*got, NaiveTopK(users, items, dim, AllIds(n_users), 20, bias, &exclude));
 
-  // Default block sizes (one item block holds every item) agree too.
-  options.query_block = 256;
-  options.item_block = 4096;
+  // Default block sizes and one item block holding every item agree too.
+  options.query_block = TopKOptions{}.query_block;
+  options.item_block = TopKOptions{}.item_block;
   auto got_default =
       TopKItems({users.data(), n_users, dim}, {items.data(), n_items, dim}, {}, options);
   ASSERT_TRUE(got_default.ok());
   ExpectSameLists(*got_default, *got);
+  options.item_block = 4096;
+  auto got_one_block =
+      TopKItems({users.data(), n_users, dim}, {items.data(), n_items, dim}, {}, options);
+  ASSERT_TRUE(got_one_block.ok());
+  ExpectSameLists(*got_one_block, *got);
 }
 
 TEST(TopKItemsTest, WithoutBiasOrExclusionsMatchesNaiveLoop) {
