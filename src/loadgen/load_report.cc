@@ -53,9 +53,9 @@ std::string FormatLoadTestReport(const LoadTestReport& r) {
       "  {:<16}{:.2f} MB/s\n", "Transfer",
       r.window_seconds > 0 ? static_cast<double>(r.bytes_read) / 1e6 / r.window_seconds : 0.0);
   const LatencyHistogram& h = r.latency;
-  out += fmt::format("  Latency{}      mean {}  stdev {}  min {}\n",
-                     r.open_loop ? " (from scheduled send)" : "", FormatNanos(h.Mean()),
-                     FormatNanos(h.StdDev()), FormatNanos(static_cast<double>(h.min())));
+  out += fmt::format("  {:<16}mean {}  stdev {}  min {}{}\n", "Latency", FormatNanos(h.Mean()),
+                     FormatNanos(h.StdDev()), FormatNanos(static_cast<double>(h.min())),
+                     r.open_loop ? "  (from scheduled send times)" : "");
   for (const auto& p : kPercentiles) {
     out += fmt::format("    {:<8}{}\n", p.label,
                        FormatNanos(static_cast<double>(h.ValueAtPercentile(p.percentile))));

@@ -168,8 +168,10 @@ class LoadThread {
   bool Counts(const Connection& c, TimePoint now) const {
     return plan_.open_loop ? c.measured_ : InWindow(now);
   }
-  void CountError(uint64_t ThreadStats::*counter) {
-    ++(stats_.*counter);
+  // Progress shows every response and error, warmup included; the report
+  // only those that count.
+  void CountError(uint64_t ThreadStats::*counter, bool counts) {
+    if (counts) ++(stats_.*counter);
     live_->errors.fetch_add(1, std::memory_order_relaxed);
   }
   void CountResponse() { live_->responses.fetch_add(1, std::memory_order_relaxed); }
@@ -225,7 +227,7 @@ void Connection::Connect() {
     if (gen != generation_) return;
     if (ec) {
       const TimePoint now = Clock::now();
-      if (owner_->Counts(*this, now)) owner_->CountError(&ThreadStats::connect_errors);
+      owner_->CountError(&ThreadStats::connect_errors, owner_->Counts(*this, now));
       CloseSocket();
       // Back off so a dead server is not hammered; the request (open loop:
       // with its scheduled time) is retried afterwards.
@@ -316,8 +318,8 @@ void Connection::OnResponse() {
     const int cls = status >= 100 && status < 600 ? status / 100 : 0;
     ++s.status_classes[static_cast<size_t>(cls)];
     if (cls != 2) ++s.non_2xx;
-    owner_->CountResponse();
   }
+  owner_->CountResponse();
   has_request_ = false;
   if (!parser_.keep_alive()) CloseSocket();
   state_ = State::kIdle;
@@ -325,7 +327,7 @@ void Connection::OnResponse() {
 }
 
 void Connection::OnFailure(uint64_t ThreadStats::*counter) {
-  if (owner_->Counts(*this, Clock::now())) owner_->CountError(counter);
+  owner_->CountError(counter, owner_->Counts(*this, Clock::now()));
   has_request_ = false;
   CloseSocket();
   state_ = State::kIdle;
@@ -333,7 +335,7 @@ void Connection::OnFailure(uint64_t ThreadStats::*counter) {
 }
 
 void Connection::TimeOut() {
-  if (owner_->Counts(*this, Clock::now())) owner_->CountError(&ThreadStats::timeouts);
+  owner_->CountError(&ThreadStats::timeouts, owner_->Counts(*this, Clock::now()));
   has_request_ = false;
   CloseSocket();
   state_ = State::kIdle;
@@ -360,7 +362,7 @@ void LoadThread::Run() {
 
   phase_timer_.expires_at(plan_.window_end);
   phase_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) OnWindowEnd();
+    if (!ec && !stopping_) OnWindowEnd();
   });
 
   if (plan_.open_loop) {
@@ -478,16 +480,16 @@ void LoadThread::OnWindowEnd() {
   // drain_end; the schedule itself stops on its own at window_end.
   phase_timer_.expires_at(plan_.drain_end);
   phase_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) OnDrainEnd();
+    if (!ec && !stopping_) OnDrainEnd();
   });
 }
 
 void LoadThread::OnDrainEnd() {
   for (auto& c : connections_) {
-    if (c->has_request() && c->request_measured()) CountError(&ThreadStats::timeouts);
+    if (c->has_request() && c->request_measured()) CountError(&ThreadStats::timeouts, true);
   }
   for (uint64_t k = next_sent_; k < next_due_; ++k) {
-    if (ScheduledTime(k) >= plan_.warmup_end) CountError(&ThreadStats::timeouts);
+    if (ScheduledTime(k) >= plan_.warmup_end) CountError(&ThreadStats::timeouts, true);
   }
   next_sent_ = next_due_;
   Shutdown();
