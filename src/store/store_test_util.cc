@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -57,6 +58,11 @@ bool AnswersPing(int port) {
 }
 
 }  // namespace
+
+MemoryBackend::MemoryBackend() {
+  static std::atomic<int> counter{0};
+  uri_ = "memory://test-" + std::to_string(counter.fetch_add(1));
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

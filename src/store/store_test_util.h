@@ -53,10 +53,14 @@ class RedisServerProcess {
 };
 
 // One struct per backend: SetUp() prepares what the URI needs.
+// A uniquely named memory store, so a second OpenKvStore(uri()) sees the
+// same data (as a second process would with LMDB or Redis).
 struct MemoryBackend {
   static constexpr const char* kName = "memory";
+  MemoryBackend();
   Status SetUp() { return Status::Ok(); }
-  std::string uri() const { return "memory://"; }
+  std::string uri() const { return uri_; }
+  std::string uri_;
 };
 
 struct LmdbBackend {
