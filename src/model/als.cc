@@ -175,8 +175,12 @@ void SolveImplicitCholeskyRows(const CsrMatrix& m, const FactorMatrix& other,
   });
 }
 
-// Conjugate gradient on the same system, as benfred/implicit's
-// least_squares_cg: warm-started from the current x_u, A p evaluated as
+// Conjugate gradient on the same system,
+//
+//   (YtY + Yt (C_u - I) Y + lambda I) x_u = Yt C_u p(u),
+//
+// as benfred/implicit's least_squares_cg: warm-started from the current x_u
+// and stopped after cg_steps steps; A p is evaluated as
 // (YtY + lambda I) p + sum_i (c_ui - 1) (y_i . p) y_i without forming A.
 void SolveImplicitCgRows(const CsrMatrix& m, const FactorMatrix& other,
                          const Eigen::MatrixXf& gram_reg, float alpha, uint32_t cg_steps,
