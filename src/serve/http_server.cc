@@ -1,0 +1,605 @@
+// HttpServer: one Asio event loop per worker thread, connections pinned to a
+// loop for life (no locks on the hot path), Beast's incremental parser over a
+// per-connection input buffer, responses rendered by the worker's Router into
+// a per-connection output buffer.
+//
+// Per request, the steady state allocates nothing: the parser keeps only the
+// request target (into a reused string), routing scratch is per worker, and
+// the buffers keep their capacity. Pipelined requests that arrive in one read
+// are answered with one write.
+//
+// Timeouts use one coarse timer per worker that sweeps its connections (as
+// redis's clientsCron does) instead of arming a timer per operation.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "metrics.h"
+#include "reco/parallel.h"
+#include "reco/server.h"
+#include "router.h"
+
+namespace reco {
+namespace serve {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using beast_string_view = boost::beast::string_view;
+
+// Responses of pipelined requests are batched until this much is pending.
+constexpr size_t kMaxPendingOutput = 64 * 1024;
+// After an error response we read and drop what the client still sends (so
+// the kernel does not answer it with a RST that destroys our response), up to
+// this much or the lingering timeout.
+constexpr size_t kMaxLingeringBytes = 1024 * 1024;
+constexpr auto kLingeringTimeout = std::chrono::milliseconds(2000);
+constexpr size_t kInitialInputBytes = 4096;
+
+// Keeps what routing needs (method, target, version); Beast still validates
+// every header and enforces the limits, and bodies are counted and dropped.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  RequestParser(std::string* target, uint32_t max_url_bytes, uint32_t max_header_bytes)
+      : target_(target), max_url_bytes_(max_url_bytes), max_header_bytes_(max_header_bytes) {}
+
+  Method method() const { return method_; }
+  int http_minor() const { return version_ % 10; }
+  bool got_request_line() const { return got_request_line_; }
+  bool uri_too_long() const { return uri_too_long_; }
+  bool header_too_large() const { return header_too_large_; }
+
+ private:
+  void on_request_impl(http::verb verb, beast_string_view method, beast_string_view target,
+                       int version, error_code& ec) override {
+    if (target.size() > max_url_bytes_) {
+      uri_too_long_ = true;
+      ec = http::error::bad_target;
+      return;
+    }
+    got_request_line_ = true;
+    header_bytes_ = method.size() + target.size() + 11;  // "M T HTTP/1.1\r\n"
+    target_->assign(target.data(), target.size());
+    method_ = verb == http::verb::get    ? Method::kGet
+              : verb == http::verb::head ? Method::kHead
+                                         : Method::kOther;
+    version_ = version;
+  }
+  void on_response_impl(int, beast_string_view, int, error_code&) override {}
+  // Beast applies header_limit to the bytes of one put() call, and it consumes
+  // complete lines as they arrive, so a header fed in small pieces would slip
+  // past it: the total is counted here.
+  void on_field_impl(http::field, beast_string_view name, beast_string_view value,
+                     error_code& ec) override {
+    header_bytes_ += name.size() + value.size() + 4;  // ": " and CRLF
+    if (header_bytes_ > max_header_bytes_) {
+      header_too_large_ = true;
+      ec = http::error::header_limit;
+    }
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  size_t on_body_impl(beast_string_view body, error_code&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, beast_string_view, error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast_string_view body, error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  std::string* target_;
+  uint32_t max_url_bytes_;
+  uint32_t max_header_bytes_;
+  size_t header_bytes_ = 0;
+  Method method_ = Method::kOther;
+  int version_ = 11;
+  bool got_request_line_ = false;
+  bool uri_too_long_ = false;
+  bool header_too_large_ = false;
+};
+
+class Connection;
+
+// One event loop, its thread's Router, and the connections it owns.
+class Worker {
+ public:
+  Worker(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
+         int index)
+      : options_(options),
+        metrics_(metrics),
+        index_(index),
+        router_(options, source, metrics, index),
+        guard_(ctx_.get_executor()),
+        reaper_(ctx_) {
+    const auto shortest = std::min({options.idle_timeout, options.request_timeout,
+                                    options.write_timeout, options.drain_timeout});
+    reap_interval_ =
+        std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+  }
+  ~Worker();
+
+  asio::io_context& context() { return ctx_; }
+  const ServerOptions& options() const { return options_; }
+  Router& router() { return router_; }
+  ServerMetrics* metrics() { return metrics_; }
+  int index() const { return index_; }
+  bool draining() const { return draining_; }
+
+  void Run() {
+    ScheduleReap();
+    for (;;) {
+      try {
+        ctx_.run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler threw (e.g. bad_alloc): that connection is lost, the loop lives on.
+        spdlog::error("worker {}: {}", index_, e.what());
+      }
+    }
+  }
+
+  void Adopt(Socket socket);
+  void BeginDrain();
+  void Link(Connection* c);
+  void Unlink(Connection* c);
+
+ private:
+  void ScheduleReap() {
+    reaper_.expires_after(reap_interval_);
+    reaper_.async_wait([this](error_code ec) {
+      if (!ec) Reap();
+    });
+  }
+  void Reap();
+
+  const ServerOptions& options_;
+  ServerMetrics* metrics_;
+  int index_;
+  Router router_;
+  asio::io_context ctx_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  asio::steady_timer reaper_;
+  std::chrono::milliseconds reap_interval_{};
+  Connection* head_ = nullptr;  // intrusive list of live connections
+  bool draining_ = false;
+  Clock::time_point drain_deadline_{};
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Worker* worker, Socket socket)
+      : worker_(worker), options_(worker->options()), socket_(std::move(socket)) {
+    in_.resize(kInitialInputBytes);
+    out_.reserve(4096);
+    target_.reserve(256);
+  }
+  ~Connection() {
+    if (worker_ != nullptr && state_ != State::kClosed) worker_->Unlink(this);
+  }
+
+  void Start() { DoRead(); }
+
+  void Close() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    error_code ec;
+    socket_.close(ec);
+    if (worker_ != nullptr) {
+      worker_->metrics()->RecordConnectionClosed(worker_->index());
+      worker_->Unlink(this);
+    }
+  }
+
+  // Waiting for a next request with nothing buffered: safe to drop on drain.
+  bool idle() const { return state_ == State::kIdle && !parser_ && in_begin_ == in_end_; }
+  bool expired(Clock::time_point now) const { return now >= deadline_; }
+  void Detach() { worker_ = nullptr; }
+
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+
+ private:
+  enum class State { kIdle, kReading, kWriting, kLingering, kClosed };
+
+  void DoRead() {
+    if (state_ != State::kLingering) {
+      if (!parser_ && in_begin_ == in_end_) {
+        state_ = State::kIdle;
+        deadline_ = Clock::now() + options_.idle_timeout;
+      } else {
+        state_ = State::kReading;  // deadline_ was set when the request began
+      }
+    }
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    if (in_end_ == in_.size()) {
+      if (in_begin_ > 0) {
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+      } else {
+        // Only a partial header can fill the buffer (bodies are consumed as
+        // they arrive), and Beast rejects headers over the limit, so this
+        // stays within max_header_bytes plus one read.
+        in_.resize(std::min<size_t>(in_.size() * 2, options_.max_header_bytes + 4096));
+      }
+    }
+    socket_.async_read_some(
+        asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+        [self = shared_from_this()](error_code ec, size_t n) { self->OnRead(ec, n); });
+  }
+
+  void OnRead(error_code ec, size_t n) {
+    if (ec || state_ == State::kClosed) return Close();
+    if (state_ == State::kLingering) {
+      lingering_bytes_ += n;
+      if (lingering_bytes_ > kMaxLingeringBytes) return Close();
+      return DoRead();
+    }
+    in_end_ += n;
+    ProcessInput();
+  }
+
+  void ProcessInput() {
+    while (in_begin_ < in_end_ && !close_after_write_) {
+      if (!parser_) StartRequest();
+      error_code ec;
+      const size_t used =
+          parser_->put(asio::const_buffer(in_.data() + in_begin_, in_end_ - in_begin_), ec);
+      in_begin_ += used;
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        RejectRequest(ec);
+        break;
+      }
+      if (!parser_->is_done()) {
+        if (used == 0) break;
+        continue;
+      }
+      FinishRequest();
+      if (out_.size() >= kMaxPendingOutput) break;
+    }
+    if (!close_after_write_ && parser_ && in_begin_ == 0 && in_end_ == in_.size() &&
+        in_.size() >= options_.max_header_bytes + 4096) {
+      // Defensive: a chunk-size line that never ends could otherwise stall here.
+      worker_->router().Reject(400, "malformed HTTP request", &out_);
+      AbandonInput();
+    }
+    if (!out_.empty()) return DoWrite();
+    if (close_after_write_) return LingeringClose();
+    DoRead();
+  }
+
+  void StartRequest() {
+    parser_.emplace(&target_, options_.max_url_bytes, options_.max_header_bytes);
+    parser_->eager(true);
+    parser_->header_limit(options_.max_header_bytes);
+    parser_->body_limit(options_.max_body_bytes);
+    deadline_ = Clock::now() + options_.request_timeout;
+  }
+
+  void FinishRequest() {
+    const bool keep_alive = parser_->keep_alive() && !worker_->draining();
+    worker_->router().Handle(parser_->method(), target_, parser_->http_minor(), keep_alive, &out_);
+    parser_.reset();
+    if (!keep_alive) AbandonInput();
+  }
+
+  void RejectRequest(error_code ec) {
+    int status = 400;
+    std::string_view message = "malformed HTTP request";
+    if (parser_->uri_too_long()) {
+      status = 414;
+      message = "request target is too long";
+    } else if (ec == http::error::header_limit && !parser_->header_too_large() &&
+               !parser_->got_request_line()) {
+      // Beast checks the limit before parsing the request line, so tell an
+      // oversized target from oversized headers by the first line's length.
+      const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
+      const size_t eol = buffered.find('\n');
+      const size_t line = eol == std::string_view::npos ? buffered.size() : eol;
+      // "GET " + target + " HTTP/1.1\r"
+      if (line > options_.max_url_bytes + 16) {
+        status = 414;
+        message = "request target is too long";
+      } else {
+        status = 431;
+        message = "request header is too large";
+      }
+    } else if (ec == http::error::header_limit) {
+      status = 431;
+      message = "request header is too large";
+    } else if (ec == http::error::body_limit) {
+      status = 413;
+      message = "request body is too large";
+    }
+    worker_->router().Reject(status, message, &out_);
+    AbandonInput();
+  }
+
+  // The connection closes after the pending response; drop unread input.
+  void AbandonInput() {
+    close_after_write_ = true;
+    parser_.reset();
+    in_begin_ = in_end_ = 0;
+  }
+
+  void DoWrite() {
+    state_ = State::kWriting;
+    deadline_ = Clock::now() + options_.write_timeout;
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  void OnWrite(error_code ec) {
+    if (ec || state_ == State::kClosed) return Close();
+    out_.clear();
+    if (close_after_write_) return LingeringClose();
+    // Shutting down: the in-flight request is answered, so this one is done.
+    if (worker_->draining() && !parser_ && in_begin_ == in_end_) return LingeringClose();
+    if (in_begin_ < in_end_) return ProcessInput();
+    DoRead();
+  }
+
+  void LingeringClose() {
+    state_ = State::kLingering;
+    deadline_ = Clock::now() +
+                std::min<std::chrono::milliseconds>(kLingeringTimeout, options_.request_timeout);
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    in_begin_ = in_end_ = 0;
+    DoRead();
+  }
+
+  Worker* worker_;
+  const ServerOptions& options_;
+  Socket socket_;
+  State state_ = State::kIdle;
+  Clock::time_point deadline_{};
+  std::string in_;  // bytes [in_begin_, in_end_) are received and not yet parsed
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
+  std::string out_;
+  std::string target_;
+  std::optional<RequestParser> parser_;
+  bool close_after_write_ = false;
+  size_t lingering_bytes_ = 0;
+};
+
+Worker::~Worker() {
+  // Connections still referenced by queued handlers die with ctx_; they must
+  // not reach back into this half-destroyed worker.
+  for (Connection* c = head_; c != nullptr; c = c->next) c->Detach();
+  head_ = nullptr;
+}
+
+void Worker::Link(Connection* c) {
+  c->prev = nullptr;
+  c->next = head_;
+  if (head_ != nullptr) head_->prev = c;
+  head_ = c;
+}
+
+void Worker::Unlink(Connection* c) {
+  if (c->prev != nullptr) c->prev->next = c->next;
+  if (c->next != nullptr) c->next->prev = c->prev;
+  if (head_ == c) head_ = c->next;
+  c->prev = c->next = nullptr;
+  // The last connection of a draining worker: nothing left to sweep, and the
+  // pending timer would otherwise keep run() alive until its next tick.
+  if (draining_ && head_ == nullptr) reaper_.cancel();
+}
+
+void Worker::Adopt(Socket socket) {
+  if (draining_) {
+    error_code ec;
+    socket.close(ec);
+    return;
+  }
+  auto c = std::make_shared<Connection>(this, std::move(socket));
+  Link(c.get());
+  metrics_->RecordConnectionOpened(index_);
+  c->Start();
+}
+
+void Worker::BeginDrain() {
+  if (draining_) return;
+  draining_ = true;
+  drain_deadline_ = Clock::now() + options_.drain_timeout;
+  for (Connection* c = head_; c != nullptr;) {
+    Connection* next = c->next;
+    if (c->idle()) c->Close();
+    c = next;
+  }
+  guard_.reset();  // run() returns once the last connection and the reaper are done
+  reaper_.cancel();
+  if (head_ != nullptr) ScheduleReap();
+}
+
+void Worker::Reap() {
+  const auto now = Clock::now();
+  const bool cut_all = draining_ && now >= drain_deadline_;
+  for (Connection* c = head_; c != nullptr;) {
+    Connection* next = c->next;
+    if (cut_all || c->expired(now)) c->Close();
+    c = next;
+  }
+  if (draining_ && head_ == nullptr) return;
+  ScheduleReap();
+}
+
+}  // namespace
+}  // namespace serve
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  RecommendationSource* source = nullptr;
+  std::unique_ptr<serve::ServerMetrics> metrics;
+  std::vector<std::unique_ptr<serve::Worker>> workers;
+  std::vector<std::thread> threads;
+  boost::asio::io_context control{1};  // acceptor and signals
+  boost::asio::ip::tcp::acceptor acceptor{control};
+  boost::asio::steady_timer accept_retry{control};
+  std::optional<boost::asio::signal_set> signals;
+  std::thread control_thread;
+  size_t next_worker = 0;
+  uint16_t port = 0;
+  std::atomic<bool> shutdown_requested{false};
+  std::mutex wait_mu;
+
+  ~Impl() {
+    Shutdown();
+    Wait();
+  }
+
+  void Accept() {
+    serve::Worker* worker = workers[next_worker].get();
+    next_worker = (next_worker + 1) % workers.size();
+    acceptor.async_accept(
+        worker->context(), [this, worker](serve::error_code ec, serve::Socket socket) {
+          if (ec == boost::asio::error::operation_aborted || !acceptor.is_open()) return;
+          if (ec) {
+            // Out of descriptors or memory: back off instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            accept_retry.expires_after(std::chrono::milliseconds(50));
+            accept_retry.async_wait([this](serve::error_code wait_ec) {
+              if (!wait_ec) Accept();
+            });
+            return;
+          }
+          serve::error_code opt_ec;
+          socket.set_option(boost::asio::ip::tcp::no_delay(true), opt_ec);
+          boost::asio::post(worker->context(), [worker, s = std::move(socket)]() mutable {
+            worker->Adopt(std::move(s));
+          });
+          Accept();
+        });
+  }
+
+  void Shutdown() {
+    if (shutdown_requested.exchange(true)) return;
+    boost::asio::post(control, [this] {
+      serve::error_code ec;
+      acceptor.close(ec);
+      accept_retry.cancel();
+      if (signals) signals->cancel(ec);
+    });
+    for (auto& w : workers) {
+      serve::Worker* worker = w.get();
+      boost::asio::post(worker->context(), [worker] { worker->BeginDrain(); });
+    }
+  }
+
+  void Wait() {
+    std::lock_guard lock(wait_mu);
+    if (control_thread.joinable()) control_thread.join();
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+std::string HttpServer::url() const {
+  const std::string& host = impl_->options.host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->port);
+}
+
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+void HttpServer::Wait() { impl_->Wait(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
+                                                      RecommendationSource* source) {
+  namespace asio = boost::asio;
+  using tcp = asio::ip::tcp;
+  if (source == nullptr) return Status::InvalidArgument("server needs a recommendation source");
+  if (options.max_url_bytes >= options.max_header_bytes) {
+    return Status::InvalidArgument("max_url_bytes must be below max_header_bytes");
+  }
+  if (options.default_k < 1) return Status::InvalidArgument("default k must be at least 1");
+  if (options.max_id_bytes < 1) return Status::InvalidArgument("max_id_bytes must be positive");
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->source = source;
+  const int threads = ResolveThreads(options.threads);
+
+  serve::error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = asio::ip::make_address(options.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, options.port);
+  } else {
+    tcp::resolver resolver(impl->control);
+    const auto results =
+        resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return Status::InvalidArgument("cannot resolve host '" + options.host +
+                                     "': " + (ec ? ec.message() : "no addresses"));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  auto& acceptor = impl->acceptor;
+  if (acceptor.open(endpoint.protocol(), ec) ||
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec) || acceptor.bind(endpoint, ec) ||
+      acceptor.listen(options.listen_backlog, ec)) {
+    return Status::Unavailable("cannot listen on " + where + ": " + ec.message());
+  }
+  impl->port = acceptor.local_endpoint(ec).port();
+  if (ec) return Status::IOError("cannot read the listening port: " + ec.message());
+
+  impl->metrics = std::make_unique<serve::ServerMetrics>(threads);
+  for (int i = 0; i < threads; ++i) {
+    impl->workers.push_back(
+        std::make_unique<serve::Worker>(impl->options, source, impl->metrics.get(), i));
+  }
+  if (options.handle_signals) {
+    impl->signals.emplace(impl->control, SIGINT, SIGTERM);
+    Impl* raw = impl.get();
+    impl->signals->async_wait([raw](serve::error_code wait_ec, int signal) {
+      if (wait_ec) return;
+      spdlog::info("received signal {}: finishing in-flight requests, then exiting", signal);
+      raw->Shutdown();
+    });
+  }
+  impl->Accept();
+  for (auto& w : impl->workers) {
+    serve::Worker* worker = w.get();
+    impl->threads.emplace_back([worker] { worker->Run(); });
+  }
+  Impl* raw = impl.get();
+  impl->control_thread = std::thread([raw] {
+    for (;;) {
+      try {
+        raw->control.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("acceptor: {}", e.what());
+      }
+    }
+  });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+}  // namespace reco

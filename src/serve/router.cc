@@ -1,0 +1,325 @@
+#include "router.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "text_util.h"
+
+namespace reco::serve {
+namespace {
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+std::string_view ErrorCodeFor(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    case 431:
+      return "header_too_large";
+    case 503:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+// Finds the k parameter of a query string. Returns false if it is present
+// more than once; *raw is empty if absent.
+bool FindK(std::string_view query, std::string_view* raw, bool* present) {
+  *present = false;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    if (name != "k") continue;
+    if (*present) return false;
+    *present = true;
+    *raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return true;
+}
+
+}  // namespace
+
+Router::Router(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
+               int shard)
+    : options_(options), source_(source), metrics_(metrics), shard_(shard) {
+  body_.reserve(4096);
+  id_.reserve(options.max_id_bytes);
+}
+
+void Router::Handle(Method method, std::string_view target, int http_minor, bool keep_alive,
+                    std::string* out) {
+  const auto start = std::chrono::steady_clock::now();
+  body_.clear();
+  Response r;
+  Dispatch(method, target, &r);
+  AppendHead(r.status, r.json, keep_alive, http_minor, r.allow_get, out);
+  if (method != Method::kHead) out->append(body_);
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  metrics_->RecordRequest(shard_, r.route, r.status, static_cast<uint64_t>(nanos));
+}
+
+void Router::Reject(int status, std::string_view message, std::string* out) {
+  body_.clear();
+  Response r;
+  Error(&r, status, ErrorCodeFor(status), message);
+  AppendHead(r.status, true, /*keep_alive=*/false, 1, false, out);
+  out->append(body_);
+  metrics_->RecordRequest(shard_, Route::kOther, status, 0);
+}
+
+void Router::Dispatch(Method method, std::string_view target, Response* r) {
+  // Absolute-form ("http://host/path", RFC 9112 3.2.2) must be accepted too.
+  if (target.starts_with("http://") || target.starts_with("https://")) {
+    const size_t authority = target.find("//") + 2;
+    const size_t path = target.find('/', authority);
+    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+  }
+  const size_t qmark = target.find('?');
+  const std::string_view path = target.substr(0, qmark);
+  const std::string_view query =
+      qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
+
+  Route route = Route::kOther;
+  std::string_view raw_id;
+  constexpr std::string_view kUsers = "/v1/users/";
+  constexpr std::string_view kItems = "/v1/items/";
+  if (path == "/healthz") {
+    route = Route::kHealthz;
+  } else if (path == "/readyz") {
+    route = Route::kReadyz;
+  } else if (path == "/metrics") {
+    route = Route::kMetrics;
+  } else if (path.starts_with(kUsers) || path.starts_with(kItems)) {
+    const bool users = path.starts_with(kUsers);
+    const std::string_view rest = path.substr(kUsers.size());  // both prefixes are 10 bytes
+    const size_t slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      const std::string_view tail = rest.substr(slash);
+      if (users && tail == "/recommendations") route = Route::kUserRecommendations;
+      if (!users && tail == "/similar") route = Route::kSimilarItems;
+      raw_id = rest.substr(0, slash);
+    }
+  }
+  r->route = route;
+  if (route == Route::kOther) return Error(r, 404, "not_found", "no such route");
+  if (method == Method::kOther) {
+    r->allow_get = true;
+    return Error(r, 405, "method_not_allowed", "only GET and HEAD are allowed here");
+  }
+  switch (route) {
+    case Route::kHealthz:
+      body_.append("{\"status\":\"ok\"}");
+      return;
+    case Route::kReadyz:
+      return ServeReadyz(r);
+    case Route::kMetrics:
+      return ServeMetrics(r);
+    default:
+      return ServeList(route, raw_id, query, r);
+  }
+}
+
+void Router::ServeList(Route route, std::string_view raw_id, std::string_view query, Response* r) {
+  const bool users = route == Route::kUserRecommendations;
+  const std::string_view what = users ? "user_id" : "item_id";
+  // Checked before decoding so an oversized id costs nothing.
+  if (raw_id.size() > 3 * static_cast<size_t>(options_.max_id_bytes) ||
+      !PercentDecode(raw_id, &id_)) {
+    return Error(r, 400, "bad_request",
+                 raw_id.size() > 3 * static_cast<size_t>(options_.max_id_bytes)
+                     ? (users ? "user_id is too long" : "item_id is too long")
+                     : (users ? "user_id has invalid percent-encoding"
+                              : "item_id has invalid percent-encoding"));
+  }
+  if (id_.empty()) {
+    return Error(r, 400, "bad_request", users ? "user_id is empty" : "item_id is empty");
+  }
+  if (id_.size() > options_.max_id_bytes) {
+    return Error(r, 400, "bad_request", users ? "user_id is too long" : "item_id is too long");
+  }
+  if (HasControlChars(id_) || !IsValidUtf8(id_)) {
+    return Error(r, 400, "bad_request",
+                 users ? "user_id must be UTF-8 text without control characters"
+                       : "item_id must be UTF-8 text without control characters");
+  }
+
+  std::string_view raw_k;
+  bool k_present = false;
+  if (!FindK(query, &raw_k, &k_present)) {
+    return Error(r, 400, "bad_request", "k is given more than once");
+  }
+  int k = 0;
+  if (k_present && (!PercentDecode(raw_k, &k_text_) || !ParsePositiveInt(k_text_, &k))) {
+    return Error(r, 400, "bad_request", "k must be a positive integer");
+  }
+
+  std::string_view source_name = "model";
+  Status st =
+      users ? source_->GetUserRecommendations(id_, &list_) : source_->GetSimilarItems(id_, &list_);
+  if (users && st.code() == Status::Code::kNotFound) {
+    metrics_->RecordPopularFallback(shard_);
+    source_name = "popular";
+    st = source_->GetPopularItems(&list_);
+    if (st.code() == Status::Code::kNotFound) {
+      return Error(r, 404, "not_found", "unknown user and the model has no popular list");
+    }
+  }
+  if (st.code() == Status::Code::kNotFound) return Error(r, 404, "not_found", "unknown item");
+  if (!st.ok()) return StoreFailure(r, st);
+
+  const int stored = static_cast<int>(list_.size());
+  if (!k_present) {
+    k = std::min(options_.default_k, stored);
+  } else if (k > stored) {
+    body_.clear();
+    body_.append("k must be between 1 and ");
+    AppendUint(&body_, static_cast<uint64_t>(stored));
+    body_.append(" (the stored list length)");
+    const std::string message = body_;  // error path only: a copy is fine
+    body_.clear();
+    return Error(r, 400, "bad_request", message);
+  }
+  RenderList(what, id_, users ? source_name : std::string_view(), k);
+}
+
+void Router::RenderList(std::string_view id_field, std::string_view id, std::string_view source,
+                        int k) {
+  body_.append("{\"");
+  body_.append(id_field);
+  body_.append("\":");
+  AppendJsonString(&body_, id);
+  body_.append(",\"model_version\":");
+  AppendJsonString(&body_, list_.model_version);
+  if (!source.empty()) {
+    body_.append(",\"source\":\"");
+    body_.append(source);
+    body_.push_back('"');
+  }
+  body_.append(",\"items\":[");
+  for (int i = 0; i < k; ++i) {
+    if (i > 0) body_.push_back(',');
+    body_.append("{\"item_id\":");
+    AppendJsonString(&body_, list_.item_id(static_cast<size_t>(i)));
+    body_.append(",\"score\":");
+    AppendJsonFloat(&body_, list_.score(static_cast<size_t>(i)));
+    body_.push_back('}');
+  }
+  body_.append("]}");
+}
+
+void Router::ServeReadyz(Response* r) {
+  const Status st = source_->CheckReady();
+  if (!st.ok()) {
+    // The detail (hosts, paths) goes to the log, not to the client.
+    spdlog::debug("readyz: {}", st.ToString());
+    return Error(r, 503, "unavailable",
+                 st.code() == Status::Code::kFailedPrecondition ? "no active model version"
+                                                                : "store unavailable");
+  }
+  body_.append("{\"status\":\"ready\",\"model_version\":");
+  AppendJsonString(&body_, source_->ActiveVersion());
+  body_.push_back('}');
+}
+
+void Router::ServeMetrics(Response* r) {
+  r->json = false;
+  metrics_->Render(source_->ActiveVersion(), &body_);
+}
+
+void Router::StoreFailure(Response* r, const Status& status) {
+  metrics_->RecordStoreError(shard_);
+  spdlog::debug("store read failed: {}", status.ToString());
+  switch (status.code()) {
+    case Status::Code::kFailedPrecondition:
+      return Error(r, 503, "unavailable", "no active model version");
+    case Status::Code::kUnavailable:
+    case Status::Code::kIOError:
+      return Error(r, 503, "unavailable", "store unavailable");
+    default:
+      return Error(r, 500, "internal", "internal error");
+  }
+}
+
+void Router::Error(Response* r, int status, std::string_view code, std::string_view message) {
+  r->status = status;
+  r->json = true;
+  body_.clear();
+  body_.append("{\"error\":{\"code\":\"");
+  body_.append(code);
+  body_.append("\",\"message\":");
+  AppendJsonString(&body_, message);
+  body_.append("}}");
+}
+
+std::string_view Router::DateHeader() {
+  const std::time_t now = std::time(nullptr);
+  if (now != date_second_ || date_.empty()) {
+    date_second_ = now;
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    const size_t n = std::strftime(buf, sizeof(buf), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    date_.assign(buf, n);
+  }
+  return date_;
+}
+
+void Router::AppendHead(int status, bool json, bool keep_alive, int http_minor, bool allow_get,
+                        std::string* out) {
+  out->append("HTTP/1.1 ");
+  AppendUint(out, static_cast<uint64_t>(status));
+  out->push_back(' ');
+  out->append(ReasonPhrase(status));
+  out->append("\r\nServer: reco\r\n");
+  out->append(DateHeader());
+  out->append(json ? "Content-Type: application/json\r\n"
+                   : "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
+  out->append("Content-Length: ");
+  AppendUint(out, body_.size());
+  out->append("\r\n");
+  if (allow_get) out->append("Allow: GET, HEAD\r\n");
+  if (!keep_alive) {
+    out->append("Connection: close\r\n");
+  } else if (http_minor == 0) {
+    out->append("Connection: keep-alive\r\n");
+  }
+  out->append("\r\n");
+}
+
+}  // namespace reco::serve

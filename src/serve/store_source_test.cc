@@ -1,0 +1,99 @@
+// The server over a real RecommendationStore (memory backend): lists, the
+// popular fallback, and a version switch becoming visible to requests.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "reco/rec_store.h"
+#include "reco/server.h"
+#include "test_http_client.h"
+
+namespace reco {
+namespace {
+
+using serve::testing::TestClient;
+
+// Publishes a version whose every score is `score`, so a response shows which
+// version it came from.
+void Publish(RecommendationStore* store, const std::string& version, float score) {
+  auto writer = store->BeginVersion(version, "test");
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const std::vector<RecItem> alice = {{"i1", score}, {"i2", score}};
+  const std::vector<RecItem> popular = {{"p1", score}};
+  const std::vector<RecItem> similar = {{"i2", score}};
+  ASSERT_TRUE((*writer)->PutUserRecs("alice", alice).ok());
+  ASSERT_TRUE((*writer)->PutPopular(popular).ok());
+  ASSERT_TRUE((*writer)->PutSimilarItems("i1", similar).ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  ASSERT_TRUE(store->Activate(version).ok());
+}
+
+TEST(StoreSourceTest, ServesActiveVersionAndSeesSwitches) {
+  RecStoreOptions store_options;
+  store_options.refresh_interval = std::chrono::milliseconds(10);
+  auto store = RecommendationStore::Open("memory://", store_options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto source = MakeStoreSource(store->get());
+
+  ServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  auto server = HttpServer::Start(options, source.get());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  TestClient c((*server)->port());
+
+  // Nothing published yet: not ready, and list reads say so.
+  auto r = c.Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  r = c.Get("/v1/users/alice/recommendations");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+
+  Publish(store->get(), "v1", 1.0f);
+  // The store re-reads its active pointer within refresh_interval.
+  for (int i = 0; i < 100000 && r->status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    r = c.Get("/readyz");
+    ASSERT_TRUE(r);
+  }
+  EXPECT_EQ(r->body, "{\"status\":\"ready\",\"model_version\":\"v1\"}");
+  r = c.Get("/v1/users/alice/recommendations?k=2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body,
+            "{\"user_id\":\"alice\",\"model_version\":\"v1\",\"source\":\"model\",\"items\":["
+            "{\"item_id\":\"i1\",\"score\":1},{\"item_id\":\"i2\",\"score\":1}]}");
+  r = c.Get("/v1/users/bob/recommendations");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body,
+            "{\"user_id\":\"bob\",\"model_version\":\"v1\",\"source\":\"popular\",\"items\":["
+            "{\"item_id\":\"p1\",\"score\":1}]}");
+  r = c.Get("/v1/items/i1/similar");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Get("/v1/items/i9/similar");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+
+  Publish(store->get(), "v2", 2.0f);
+  std::string body;
+  for (int i = 0; i < 100000; ++i) {
+    r = c.Get("/v1/users/alice/recommendations?k=1");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    body = r->body;
+    if (body.find("\"v2\"") != std::string::npos) break;
+    // Until the switch is seen, a response is entirely v1.
+    EXPECT_EQ(body.find("\"score\":2"), std::string::npos) << body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(body,
+            "{\"user_id\":\"alice\",\"model_version\":\"v2\",\"source\":\"model\",\"items\":["
+            "{\"item_id\":\"i1\",\"score\":2}]}");
+  r = c.Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("reco_active_model_version{version=\"v2\"} 1\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reco
