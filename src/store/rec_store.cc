@@ -399,7 +399,12 @@ Status RecommendationStore::GetUserRecsAt(std::string_view version, std::string_
   RECO_RETURN_IF_ERROR(ValidateVersionId(version));
   RECO_RETURN_IF_ERROR(ValidateExternalId(user_id, "user"));
   out->key_.assign(DataPrefix(version)).append("u/").append(user_id);
-  return ReadList(out->key_, version, out);
+  Status st = ReadList(out->key_, version, out);
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::NotFound("user '" + std::string(user_id) + "' not in version " +
+                            std::string(version));
+  }
+  return st;
 }
 
 Status RecommendationStore::GetSimilarItemsAt(std::string_view version, std::string_view item_id,
@@ -407,13 +412,22 @@ Status RecommendationStore::GetSimilarItemsAt(std::string_view version, std::str
   RECO_RETURN_IF_ERROR(ValidateVersionId(version));
   RECO_RETURN_IF_ERROR(ValidateExternalId(item_id, "item"));
   out->key_.assign(DataPrefix(version)).append("i/").append(item_id);
-  return ReadList(out->key_, version, out);
+  Status st = ReadList(out->key_, version, out);
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::NotFound("item '" + std::string(item_id) + "' not in version " +
+                            std::string(version));
+  }
+  return st;
 }
 
 Status RecommendationStore::GetPopularAt(std::string_view version, RecList* out) {
   RECO_RETURN_IF_ERROR(ValidateVersionId(version));
   out->key_.assign(DataPrefix(version)).append("popular");
-  return ReadList(out->key_, version, out);
+  Status st = ReadList(out->key_, version, out);
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::NotFound("no popular list in version " + std::string(version));
+  }
+  return st;
 }
 
 Result<std::unique_ptr<VersionWriter>> RecommendationStore::BeginVersion(
