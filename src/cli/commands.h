@@ -19,5 +19,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code);      // train
 void AddEvalCommand(CLI::App& app, int* exit_code);       // eval
 void AddRecommendCommand(CLI::App& app, int* exit_code);  // recommend
 void AddPipelineCommand(CLI::App& app, int* exit_code);   // pipeline
+void AddPrecomputeCommand(CLI::App& app, int* exit_code);  // precompute
+void AddStoreCommand(CLI::App& app, int* exit_code);       // store versions|activate|...
 
 }  // namespace reco::cli

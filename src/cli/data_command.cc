@@ -1,4 +1,4 @@
-// `reco data fetch`: thin flag parsing over reco::FetchDataset.
+// `reco data fetch|split`: thin flag parsing over reco::FetchDataset and the splits.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands.h"
+#include "flags.h"
 #include "reco/fetch.h"
 
 namespace reco::cli {
@@ -65,12 +66,56 @@ void AddFetchCommand(CLI::App& data, int* exit_code) {
   });
 }
 
+struct SplitCommandFlags {
+  std::string input;
+  std::string train_out = "train.csv";
+  std::string test_out = "test.csv";
+  LoadFlags load;
+  SplitFlags split;
+};
+
+// `reco data split`: the exact split `reco pipeline` uses, as two CSV files an
+// outside tool (or `reco train --train X --test Y`) can consume.
+Status RunSplit(const SplitCommandFlags& f) {
+  RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
+  RECO_ASSIGN_OR_RETURN(SplitOptions so, ToSplitOptions(f.split));
+  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(f.input, load));
+  SplitReport report;
+  RECO_ASSIGN_OR_RETURN(TrainTest tt, SplitDataset(data, so, &report));
+  RECO_RETURN_IF_ERROR(WriteInteractions(f.train_out, data, tt.train));
+  RECO_RETURN_IF_ERROR(WriteInteractions(f.test_out, data, tt.test));
+  std::printf(
+      "%s split of %zu records (%zu removed by min counts): %zu train -> %s, %zu test -> %s"
+      " (%zu test records with a user or item absent from train)\n",
+      f.split.method.c_str(), report.input_records, report.filtered_records, report.train_records,
+      f.train_out.c_str(), report.test_records, f.test_out.c_str(), report.cold_test_records);
+  return Status::Ok();
+}
+
+void AddSplitCommand(CLI::App& data, int* exit_code) {
+  auto f = std::make_shared<SplitCommandFlags>();
+  CLI::App* cmd = data.add_subcommand(
+      "split",
+      "Split an interactions file into train and test CSV files (user_id,item_id,rating,\n"
+      "timestamp), reproducibly from a seed, exactly as `reco pipeline` does.");
+  cmd->add_option("input", f->input, "Interactions file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--train-out", f->train_out, "Train CSV to write")->capture_default_str();
+  cmd->add_option("--test-out", f->test_out, "Test CSV to write")->capture_default_str();
+  AddLoadFlags(cmd, &f->load);
+  AddSplitFlags(cmd, &f->split, /*with_method_none=*/false);
+  cmd->callback([f, exit_code] {
+    Status st = RunSplit(*f);
+    if (!st.ok()) *exit_code = ReportError(st);
+  });
+}
+
 }  // namespace
 
 void AddDataCommand(CLI::App& app, int* exit_code) {
-  CLI::App* data = app.add_subcommand("data", "Get data sets onto this machine");
+  CLI::App* data = app.add_subcommand("data", "Get data sets onto this machine and prepare them");
   data->require_subcommand(1);
   AddFetchCommand(*data, exit_code);
+  AddSplitCommand(*data, exit_code);
 }
 
 }  // namespace reco::cli

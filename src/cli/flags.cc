@@ -29,7 +29,7 @@ std::string Unescape(const std::string& s) {
 
 void AddLoadFlags(CLI::App* cmd, LoadFlags* f) {
   cmd->add_option("--format", f->format,
-                  "Input format: auto (by file name/content), udata (u.data TSV), dat "
+                  "Input format: auto (detected from the content), udata (u.data TSV), dat "
                   "(ratings.dat '::'), csv (ratings.csv with header), delimited (generic)")
       ->capture_default_str()
       ->group("Input");
@@ -83,7 +83,12 @@ void AddSplitFlags(CLI::App* cmd, SplitFlags* f, bool with_method_none) {
       ->group("Split");
   cmd->add_option("--train-ratio", f->train_ratio, "Fraction of records (per user) in train")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(CLI::Bound(0.0, 1.0) & CLI::Validator(
+                                         [](std::string& v) -> std::string {
+                                           double x = std::stod(v);
+                                           return x > 0 && x < 1 ? "" : "must lie in (0, 1)";
+                                         },
+                                         "(0,1)"))
       ->group("Split");
   cmd->add_option("--split-seed", f->seed, "Seed of the random and stratified splits")
       ->capture_default_str()

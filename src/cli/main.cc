@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   reco::cli::AddEvalCommand(app, &exit_code);
   reco::cli::AddRecommendCommand(app, &exit_code);
   reco::cli::AddPipelineCommand(app, &exit_code);
+  reco::cli::AddPrecomputeCommand(app, &exit_code);
+  reco::cli::AddStoreCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -108,7 +108,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   AddLoadFlags(cmd, &f->load);
   AddSplitFlags(cmd, &f->split, /*with_method_none=*/true);
   AddAlsFlags(cmd, &f->als, "", /*with_kind=*/true);
-  cmd->footer("With --implicit the defaults are factors 64, reg 1, alpha 10, cg-steps 3.");
+  const AlsOptions imp = DefaultImplicitOptions();
+  cmd->footer(
+      fmt::format("With --implicit the defaults are factors {}, reg {}, alpha {}, cg-steps {}.",
+                  imp.factors, imp.regularization, imp.alpha, imp.cg_steps));
   cmd->callback([cmd, f, exit_code] {
     ApplyImplicitDefaults(*cmd, &f->als);
     Status st = RunTrain(*f);
