@@ -21,5 +21,7 @@ void AddRecommendCommand(CLI::App& app, int* exit_code);  // recommend
 void AddPipelineCommand(CLI::App& app, int* exit_code);   // pipeline
 void AddPrecomputeCommand(CLI::App& app, int* exit_code);  // precompute
 void AddStoreCommand(CLI::App& app, int* exit_code);       // store versions|activate|...
+void AddServeCommand(CLI::App& app, int* exit_code);       // serve
+void AddLoadtestCommand(CLI::App& app, int* exit_code);    // loadtest
 
 }  // namespace reco::cli

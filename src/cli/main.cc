@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   reco::cli::AddPipelineCommand(app, &exit_code);
   reco::cli::AddPrecomputeCommand(app, &exit_code);
   reco::cli::AddStoreCommand(app, &exit_code);
+  reco::cli::AddServeCommand(app, &exit_code);
+  reco::cli::AddLoadtestCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);
