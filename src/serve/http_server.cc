@@ -1,23 +1,37 @@
-// HttpServer: one Asio event loop per worker thread, connections pinned to a
-// loop for life (no locks on the hot path), Beast's incremental parser over a
-// per-connection input buffer, responses rendered by the worker's Router into
-// a per-connection output buffer.
+// HttpServer: one Asio event loop run by N worker threads, Beast's incremental
+// parser over a per-connection input buffer, responses rendered by the
+// running thread's Router into a per-connection output buffer.
+//
+// Why one shared loop rather than a loop per thread: with a loop per thread a
+// connection is stranded whenever its thread is preempted, and on a busy
+// 2-core machine that doubled p99 latency; with a shared loop whichever thread
+// is free serves whichever connection is ready. A connection never has more
+// than one operation pending (it reads, or it writes), so its handlers run one
+// at a time without a strand.
 //
 // Per request, the steady state allocates nothing: the parser keeps only the
-// request target (into a reused string), routing scratch is per worker, and
+// request target (into a reused string), routing scratch is per thread, and
 // the buffers keep their capacity. Pipelined requests that arrive in one read
 // are answered with one write.
 //
-// Timeouts use one coarse timer per worker that sweeps its connections (as
-// redis's clientsCron does) instead of arming a timer per operation.
+// Timeouts use one coarse sweeping timer (as redis's clientsCron does)
+// instead of arming a timer per operation. The sweeper runs on another
+// thread than the connection's handlers, so it never touches a connection's
+// state: it shuts the socket down (a syscall on a descriptor that stays open
+// while the connection is registered), and the connection's own pending
+// operation then fails and closes it.
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -115,114 +129,157 @@ class RequestParser final : public http::basic_parser<true> {
 
 class Connection;
 
-// One event loop, its thread's Router, and the connections it owns.
-class Worker {
+// The shared event loop: its threads, each thread's Router, and the registry
+// of open connections that the timeout sweeper and shutdown walk.
+class EventLoop {
  public:
-  Worker(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
-         int index)
+  EventLoop(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
+            int threads)
       : options_(options),
         metrics_(metrics),
-        index_(index),
-        router_(options, source, metrics, index),
+        ctx_(threads),
         guard_(ctx_.get_executor()),
-        reaper_(ctx_) {
+        sweep_strand_(ctx_.get_executor()),
+        sweeper_(sweep_strand_) {
+    for (int i = 0; i < threads; ++i) {
+      routers_.push_back(std::make_unique<Router>(options, source, metrics, i));
+    }
     const auto shortest = std::min({options.idle_timeout, options.request_timeout,
                                     options.write_timeout, options.drain_timeout});
-    reap_interval_ =
+    sweep_interval_ =
         std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
   }
-  ~Worker();
+  ~EventLoop();
 
   asio::io_context& context() { return ctx_; }
   const ServerOptions& options() const { return options_; }
-  Router& router() { return router_; }
   ServerMetrics* metrics() { return metrics_; }
-  int index() const { return index_; }
-  bool draining() const { return draining_; }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
-  void Run() {
-    ScheduleReap();
+  // The calling worker thread's Router (and metrics shard).
+  static Router& router() { return *current_router_; }
+
+  // Thread body of worker `index`.
+  void Run(int index) {
+    current_router_ = routers_[index].get();
+    if (index == 0) asio::post(sweep_strand_, [this] { ScheduleSweep(); });
     for (;;) {
       try {
         ctx_.run();
         return;
       } catch (const std::exception& e) {
         // A handler threw (e.g. bad_alloc): that connection is lost, the loop lives on.
-        spdlog::error("worker {}: {}", index_, e.what());
+        spdlog::error("worker {}: {}", index, e.what());
       }
     }
   }
 
   void Adopt(Socket socket);
-  void BeginDrain();
-  void Link(Connection* c);
-  void Unlink(Connection* c);
+  // Thread-safe; starts a graceful drain.
+  void BeginDrain() {
+    asio::post(sweep_strand_, [this] { DrainOnStrand(); });
+  }
+  void Register(Connection* c);
+  void Unregister(Connection* c);
 
  private:
-  void ScheduleReap() {
-    reaper_.expires_after(reap_interval_);
-    reaper_.async_wait([this](error_code ec) {
-      if (!ec) Reap();
+  void ScheduleSweep() {
+    sweeper_.expires_after(sweep_interval_);
+    sweeper_.async_wait([this](error_code ec) {
+      if (!ec) Sweep();
     });
   }
-  void Reap();
+  void Sweep();
+  void DrainOnStrand();
+
+  static thread_local Router* current_router_;
 
   const ServerOptions& options_;
   ServerMetrics* metrics_;
-  int index_;
-  Router router_;
-  asio::io_context ctx_{1};
+  std::vector<std::unique_ptr<Router>> routers_;
+  asio::io_context ctx_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  asio::steady_timer reaper_;
-  std::chrono::milliseconds reap_interval_{};
-  Connection* head_ = nullptr;  // intrusive list of live connections
-  bool draining_ = false;
-  Clock::time_point drain_deadline_{};
+  asio::strand<asio::io_context::executor_type> sweep_strand_;  // sweeper and drain
+  asio::steady_timer sweeper_;
+  std::chrono::milliseconds sweep_interval_{};
+  std::atomic<bool> draining_{false};
+  Clock::time_point drain_deadline_{};  // on sweep_strand_
+
+  std::mutex mu_;               // guards the registry below
+  Connection* head_ = nullptr;  // intrusive list of open connections
+  size_t open_ = 0;
+  bool destroyed_ = false;
 };
+
+thread_local Router* EventLoop::current_router_ = nullptr;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Worker* worker, Socket socket)
-      : worker_(worker), options_(worker->options()), socket_(std::move(socket)) {
+  Connection(EventLoop* loop, Socket socket)
+      : loop_(loop),
+        options_(loop->options()),
+        socket_(std::move(socket)),
+        fd_(socket_.native_handle()) {
     in_.resize(kInitialInputBytes);
     out_.reserve(4096);
     target_.reserve(256);
   }
   ~Connection() {
-    if (worker_ != nullptr && state_ != State::kClosed) worker_->Unlink(this);
+    if (registered_ && loop_ != nullptr) loop_->Unregister(this);
   }
 
-  void Start() { DoRead(); }
+  void Start() {
+    registered_ = true;
+    DoRead();
+  }
 
+  // From the connection's own handlers only.
   void Close() {
-    if (state_ == State::kClosed) return;
-    state_ = State::kClosed;
+    if (closed_) return;
+    closed_ = true;
+    // Unregister before closing the descriptor, so the sweeper (which shuts
+    // down registered descriptors under the registry lock) never touches a
+    // number the kernel may already have handed to a new socket.
+    if (registered_ && loop_ != nullptr) {
+      loop_->Unregister(this);
+      EventLoop::router().metrics()->RecordConnectionClosed(EventLoop::router().shard());
+    }
+    registered_ = false;
     error_code ec;
     socket_.close(ec);
-    if (worker_ != nullptr) {
-      worker_->metrics()->RecordConnectionClosed(worker_->index());
-      worker_->Unlink(this);
-    }
   }
 
-  // Waiting for a next request with nothing buffered: safe to drop on drain.
-  bool idle() const { return state_ == State::kIdle && !parser_ && in_begin_ == in_end_; }
-  bool expired(Clock::time_point now) const { return now >= deadline_; }
-  void Detach() { worker_ = nullptr; }
+  // For the sweeper and drain, which hold the registry lock: the connection
+  // is still registered, so fd_ is open.
+  bool idle() const { return idle_.load(std::memory_order_relaxed); }
+  bool expired(Clock::time_point now) const {
+    return now.time_since_epoch().count() >= deadline_.load(std::memory_order_relaxed);
+  }
+  void Abort() const { ::shutdown(fd_, SHUT_RDWR); }
+  void Detach() { loop_ = nullptr; }
 
   Connection* prev = nullptr;
   Connection* next = nullptr;
 
  private:
-  enum class State { kIdle, kReading, kWriting, kLingering, kClosed };
+  enum class State { kIdle, kReading, kWriting, kLingering };
+
+  void SetDeadline(Clock::duration from_now) {
+    deadline_.store((Clock::now() + from_now).time_since_epoch().count(),
+                    std::memory_order_relaxed);
+  }
+  void SetState(State state) {
+    state_ = state;
+    idle_.store(state == State::kIdle, std::memory_order_relaxed);
+  }
 
   void DoRead() {
     if (state_ != State::kLingering) {
       if (!parser_ && in_begin_ == in_end_) {
-        state_ = State::kIdle;
-        deadline_ = Clock::now() + options_.idle_timeout;
+        SetState(State::kIdle);
+        SetDeadline(options_.idle_timeout);
       } else {
-        state_ = State::kReading;  // deadline_ was set when the request began
+        SetState(State::kReading);  // the deadline was set when the request began
       }
     }
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
@@ -233,7 +290,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         in_begin_ = 0;
       } else {
         // Only a partial header can fill the buffer (bodies are consumed as
-        // they arrive), and Beast rejects headers over the limit, so this
+        // they arrive), and headers over the limit are rejected, so this
         // stays within max_header_bytes plus one read.
         in_.resize(std::min<size_t>(in_.size() * 2, options_.max_header_bytes + 4096));
       }
@@ -244,7 +301,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnRead(error_code ec, size_t n) {
-    if (ec || state_ == State::kClosed) return Close();
+    if (ec || closed_) return Close();
     if (state_ == State::kLingering) {
       lingering_bytes_ += n;
       if (lingering_bytes_ > kMaxLingeringBytes) return Close();
@@ -276,7 +333,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!close_after_write_ && parser_ && in_begin_ == 0 && in_end_ == in_.size() &&
         in_.size() >= options_.max_header_bytes + 4096) {
       // Defensive: a chunk-size line that never ends could otherwise stall here.
-      worker_->router().Reject(400, "malformed HTTP request", &out_);
+      EventLoop::router().Reject(400, "malformed HTTP request", &out_);
       AbandonInput();
     }
     if (!out_.empty()) return DoWrite();
@@ -289,12 +346,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->eager(true);
     parser_->header_limit(options_.max_header_bytes);
     parser_->body_limit(options_.max_body_bytes);
-    deadline_ = Clock::now() + options_.request_timeout;
+    SetDeadline(options_.request_timeout);
   }
 
   void FinishRequest() {
-    const bool keep_alive = parser_->keep_alive() && !worker_->draining();
-    worker_->router().Handle(parser_->method(), target_, parser_->http_minor(), keep_alive, &out_);
+    const bool keep_alive = parser_->keep_alive() && !loop_->draining();
+    EventLoop::router().Handle(parser_->method(), target_, parser_->http_minor(), keep_alive,
+                               &out_);
     parser_.reset();
     if (!keep_alive) AbandonInput();
   }
@@ -327,7 +385,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       status = 413;
       message = "request body is too large";
     }
-    worker_->router().Reject(status, message, &out_);
+    EventLoop::router().Reject(status, message, &out_);
     AbandonInput();
   }
 
@@ -339,26 +397,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void DoWrite() {
-    state_ = State::kWriting;
-    deadline_ = Clock::now() + options_.write_timeout;
+    SetState(State::kWriting);
+    SetDeadline(options_.write_timeout);
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(error_code ec) {
-    if (ec || state_ == State::kClosed) return Close();
+    if (ec || closed_) return Close();
     out_.clear();
     if (close_after_write_) return LingeringClose();
     // Shutting down: the in-flight request is answered, so this one is done.
-    if (worker_->draining() && !parser_ && in_begin_ == in_end_) return LingeringClose();
+    if (loop_->draining() && !parser_ && in_begin_ == in_end_) return LingeringClose();
     if (in_begin_ < in_end_) return ProcessInput();
     DoRead();
   }
 
   void LingeringClose() {
-    state_ = State::kLingering;
-    deadline_ = Clock::now() +
-                std::min<std::chrono::milliseconds>(kLingeringTimeout, options_.request_timeout);
+    SetState(State::kLingering);
+    SetDeadline(std::min<std::chrono::milliseconds>(kLingeringTimeout, options_.request_timeout));
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
@@ -366,11 +423,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     DoRead();
   }
 
-  Worker* worker_;
+  EventLoop* loop_;
   const ServerOptions& options_;
   Socket socket_;
+  const int fd_;
   State state_ = State::kIdle;
-  Clock::time_point deadline_{};
+  bool closed_ = false;
+  bool registered_ = false;
+  // Read by the sweeper under the registry lock while handlers write them.
+  std::atomic<bool> idle_{false};
+  std::atomic<Clock::rep> deadline_{0};
   std::string in_;  // bytes [in_begin_, in_end_) are received and not yet parsed
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
@@ -381,66 +443,79 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t lingering_bytes_ = 0;
 };
 
-Worker::~Worker() {
+EventLoop::~EventLoop() {
   // Connections still referenced by queued handlers die with ctx_; they must
-  // not reach back into this half-destroyed worker.
+  // not reach back into this half-destroyed loop.
+  std::lock_guard lock(mu_);
   for (Connection* c = head_; c != nullptr; c = c->next) c->Detach();
   head_ = nullptr;
 }
 
-void Worker::Link(Connection* c) {
+void EventLoop::Register(Connection* c) {
+  std::lock_guard lock(mu_);
   c->prev = nullptr;
   c->next = head_;
   if (head_ != nullptr) head_->prev = c;
   head_ = c;
+  ++open_;
 }
 
-void Worker::Unlink(Connection* c) {
+void EventLoop::Unregister(Connection* c) {
+  std::lock_guard lock(mu_);
   if (c->prev != nullptr) c->prev->next = c->next;
   if (c->next != nullptr) c->next->prev = c->prev;
   if (head_ == c) head_ = c->next;
   c->prev = c->next = nullptr;
-  // The last connection of a draining worker: nothing left to sweep, and the
-  // pending timer would otherwise keep run() alive until its next tick.
-  if (draining_ && head_ == nullptr) reaper_.cancel();
+  --open_;
+  // The last connection of a draining server: stop the sweeper now rather
+  // than let its pending timer keep run() alive until the next tick.
+  if (open_ == 0 && draining()) {
+    asio::post(sweep_strand_, [this] { sweeper_.cancel(); });
+  }
 }
 
-void Worker::Adopt(Socket socket) {
-  if (draining_) {
+void EventLoop::Adopt(Socket socket) {
+  if (draining()) {
     error_code ec;
     socket.close(ec);
     return;
   }
   auto c = std::make_shared<Connection>(this, std::move(socket));
-  Link(c.get());
-  metrics_->RecordConnectionOpened(index_);
+  Register(c.get());
+  router().metrics()->RecordConnectionOpened(router().shard());
   c->Start();
 }
 
-void Worker::BeginDrain() {
-  if (draining_) return;
-  draining_ = true;
+void EventLoop::DrainOnStrand() {
+  if (draining()) return;
+  draining_.store(true, std::memory_order_relaxed);
   drain_deadline_ = Clock::now() + options_.drain_timeout;
-  for (Connection* c = head_; c != nullptr;) {
-    Connection* next = c->next;
-    if (c->idle()) c->Close();
-    c = next;
+  bool any_open;
+  {
+    std::lock_guard lock(mu_);
+    for (Connection* c = head_; c != nullptr; c = c->next) {
+      if (c->idle()) c->Abort();
+    }
+    any_open = open_ > 0;
   }
-  guard_.reset();  // run() returns once the last connection and the reaper are done
-  reaper_.cancel();
-  if (head_ != nullptr) ScheduleReap();
+  guard_.reset();  // run() returns once the last connection and the sweeper are done
+  sweeper_.cancel();
+  if (any_open) ScheduleSweep();
 }
 
-void Worker::Reap() {
+void EventLoop::Sweep() {
   const auto now = Clock::now();
-  const bool cut_all = draining_ && now >= drain_deadline_;
-  for (Connection* c = head_; c != nullptr;) {
-    Connection* next = c->next;
-    if (cut_all || c->expired(now)) c->Close();
-    c = next;
+  const bool cut_all = draining() && now >= drain_deadline_;
+  bool any_open;
+  {
+    std::lock_guard lock(mu_);
+    for (Connection* c = head_; c != nullptr; c = c->next) {
+      if (cut_all || c->expired(now)) c->Abort();
+    }
+    any_open = open_ > 0;
   }
-  if (draining_ && head_ == nullptr) return;
-  ScheduleReap();
+  if (draining() && !any_open) return;
+  ScheduleSweep();
 }
 
 }  // namespace
@@ -450,14 +525,13 @@ struct HttpServer::Impl {
   ServerOptions options;
   RecommendationSource* source = nullptr;
   std::unique_ptr<serve::ServerMetrics> metrics;
-  std::vector<std::unique_ptr<serve::Worker>> workers;
+  std::unique_ptr<serve::EventLoop> loop;
   std::vector<std::thread> threads;
   boost::asio::io_context control{1};  // acceptor and signals
   boost::asio::ip::tcp::acceptor acceptor{control};
   boost::asio::steady_timer accept_retry{control};
   std::optional<boost::asio::signal_set> signals;
   std::thread control_thread;
-  size_t next_worker = 0;
   uint16_t port = 0;
   std::atomic<bool> shutdown_requested{false};
   std::mutex wait_mu;
@@ -468,27 +542,24 @@ struct HttpServer::Impl {
   }
 
   void Accept() {
-    serve::Worker* worker = workers[next_worker].get();
-    next_worker = (next_worker + 1) % workers.size();
-    acceptor.async_accept(
-        worker->context(), [this, worker](serve::error_code ec, serve::Socket socket) {
-          if (ec == boost::asio::error::operation_aborted || !acceptor.is_open()) return;
-          if (ec) {
-            // Out of descriptors or memory: back off instead of spinning.
-            spdlog::warn("accept failed: {}", ec.message());
-            accept_retry.expires_after(std::chrono::milliseconds(50));
-            accept_retry.async_wait([this](serve::error_code wait_ec) {
-              if (!wait_ec) Accept();
-            });
-            return;
-          }
-          serve::error_code opt_ec;
-          socket.set_option(boost::asio::ip::tcp::no_delay(true), opt_ec);
-          boost::asio::post(worker->context(), [worker, s = std::move(socket)]() mutable {
-            worker->Adopt(std::move(s));
-          });
-          Accept();
+    acceptor.async_accept(loop->context(), [this](serve::error_code ec, serve::Socket socket) {
+      if (ec == boost::asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec) {
+        // Out of descriptors or memory: back off instead of spinning.
+        spdlog::warn("accept failed: {}", ec.message());
+        accept_retry.expires_after(std::chrono::milliseconds(50));
+        accept_retry.async_wait([this](serve::error_code wait_ec) {
+          if (!wait_ec) Accept();
         });
+        return;
+      }
+      serve::error_code opt_ec;
+      socket.set_option(boost::asio::ip::tcp::no_delay(true), opt_ec);
+      serve::EventLoop* l = loop.get();
+      boost::asio::post(l->context(),
+                        [l, s = std::move(socket)]() mutable { l->Adopt(std::move(s)); });
+      Accept();
+    });
   }
 
   void Shutdown() {
@@ -499,10 +570,7 @@ struct HttpServer::Impl {
       accept_retry.cancel();
       if (signals) signals->cancel(ec);
     });
-    for (auto& w : workers) {
-      serve::Worker* worker = w.get();
-      boost::asio::post(worker->context(), [worker] { worker->BeginDrain(); });
-    }
+    if (loop) loop->BeginDrain();
   }
 
   void Wait() {
@@ -570,10 +638,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
   if (ec) return Status::IOError("cannot read the listening port: " + ec.message());
 
   impl->metrics = std::make_unique<serve::ServerMetrics>(threads);
-  for (int i = 0; i < threads; ++i) {
-    impl->workers.push_back(
-        std::make_unique<serve::Worker>(impl->options, source, impl->metrics.get(), i));
-  }
+  impl->loop =
+      std::make_unique<serve::EventLoop>(impl->options, source, impl->metrics.get(), threads);
   if (options.handle_signals) {
     impl->signals.emplace(impl->control, SIGINT, SIGTERM);
     Impl* raw = impl.get();
@@ -584,9 +650,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
     });
   }
   impl->Accept();
-  for (auto& w : impl->workers) {
-    serve::Worker* worker = w.get();
-    impl->threads.emplace_back([worker] { worker->Run(); });
+  for (int i = 0; i < threads; ++i) {
+    serve::EventLoop* loop = impl->loop.get();
+    impl->threads.emplace_back([loop, i] { loop->Run(i); });
   }
   Impl* raw = impl.get();
   impl->control_thread = std::thread([raw] {

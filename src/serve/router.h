@@ -4,7 +4,7 @@
 // appends a complete HTTP/1.1 response to the connection's output buffer, so
 // pipelined responses of one read are written with a single send. All scratch
 // (decoded ids, lists, the JSON body) is owned here and reused, one Router per
-// worker thread.
+// worker thread; its metrics shard is that thread's.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,9 @@ class Router {
   // response (it decides the Connection header); http_minor is 0 or 1.
   void Handle(Method method, std::string_view target, int http_minor, bool keep_alive,
               std::string* out);
+
+  ServerMetrics* metrics() const { return metrics_; }
+  int shard() const { return shard_; }
 
   // Answers a request that could not be parsed (400, 413, 414, 431); the
   // connection closes after it.
