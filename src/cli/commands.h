@@ -14,11 +14,11 @@ namespace reco::cli {
 //   if (!st.ok()) { *exit_code = ReportError(st); return; }
 int ReportError(const Status& status);
 
-void AddDataCommand(CLI::App& app, int* exit_code);       // data fetch | data split | data stats
-void AddTrainCommand(CLI::App& app, int* exit_code);      // train
-void AddEvalCommand(CLI::App& app, int* exit_code);       // eval
-void AddRecommendCommand(CLI::App& app, int* exit_code);  // recommend
-void AddPipelineCommand(CLI::App& app, int* exit_code);   // pipeline
+void AddDataCommand(CLI::App& app, int* exit_code);        // data fetch | data split | data stats
+void AddTrainCommand(CLI::App& app, int* exit_code);       // train
+void AddEvalCommand(CLI::App& app, int* exit_code);        // eval
+void AddRecommendCommand(CLI::App& app, int* exit_code);   // recommend
+void AddPipelineCommand(CLI::App& app, int* exit_code);    // pipeline
 void AddPrecomputeCommand(CLI::App& app, int* exit_code);  // precompute
 void AddStoreCommand(CLI::App& app, int* exit_code);       // store versions|activate|...
 void AddServeCommand(CLI::App& app, int* exit_code);       // serve
