@@ -42,6 +42,9 @@ RECO="" LOADTEST="" MODEL="" LMDB_STORE="" OUT="" NGINX_ONLY=0 SKIP_REDIS=0 KEEP
 DATA_DIR="${RECO_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/movielens}"
 USERS_FILE="$DATA_DIR/ml-100k/u.data"
 MAX_USERS=5000 DURATION=30s CONNECTIONS=200 THREADS=2 RATE=20000 K=10 WARMUP=3s
+SERVE_BENCH_ARGS="$*"
+# Load at the start of the run (scripts/bench.sh passes the value it checked).
+LOAD_AT_START="${LOAD_AT_START:-$(cut -d' ' -f1-3 /proc/loadavg)}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reco) RECO="$2"; shift 2 ;;
@@ -165,6 +168,7 @@ run_logged() {  # run_logged NAME CMD...: runs, records the command line
 
 # ---- stores and reco serve -------------------------------------------------------
 declare -A TARGET_URL=()  # target name -> base URL
+declare -A TARGET_PIDS=() # target name -> server-side pids (their children count too)
 TARGETS=()
 
 start_serve() {  # start_serve NAME STORE_URI
@@ -174,6 +178,7 @@ start_serve() {  # start_serve NAME STORE_URI
   "$RECO" serve --store "$store" --host 127.0.0.1 --port "$port" >"$TMP/serve_$name.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$port/readyz" 60 $!
+  TARGET_PIDS[$name]="$!"
   TARGET_URL[$name]="http://127.0.0.1:$port"
   TARGETS+=("$name")
   log "reco serve ($name) ready on port $port"
@@ -195,6 +200,7 @@ if [ "$NGINX_ONLY" = 0 ]; then
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
       --dir "$TMP/redis" --daemonize no >"$TMP/redis.log" 2>&1 &
     PIDS+=($!)
+    REDIS_PID=$!
     for _ in $(seq 50); do
       (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
       sleep 0.1
@@ -209,6 +215,8 @@ if [ "$NGINX_ONLY" = 0 ]; then
       --store "redis://127.0.0.1:$REDIS_PORT" --k "$K" "${VERSION_FLAG[@]}" >"$TMP/precompute_redis.log" 2>&1 ||
       die "precompute into redis failed: $(tail -3 "$TMP/precompute_redis.log")"
     start_serve reco_redis "redis://127.0.0.1:$REDIS_PORT"
+    # redis does part of this target's work: its CPU is the server's CPU.
+    TARGET_PIDS[reco_redis]+=" $REDIS_PID"
   fi
 fi
 
@@ -224,6 +232,8 @@ if [ "$NGINX_ONLY" = 0 ]; then
   done <"$TMP/users.txt" >"$TMP/curl.cfg"
   record fetch_static "curl -sf --create-dirs -K curl.cfg  # from $SRC"
   curl -sf --create-dirs -K "$TMP/curl.cfg" || die "fetching user JSON from reco serve failed"
+  # curl --create-dirs makes directories 0750; nginx workers run as nobody.
+  chmod -R a+rX "$WWW"
 else
   python3 - "$TMP/users.txt" "$WWW" "$K" <<'PY'
 import json, os, sys
@@ -266,6 +276,7 @@ PIDS+=($!)
 FIRST_USER=$(head -1 "$TMP/users.txt")
 wait_http "http://127.0.0.1:$NGINX_PORT$USER_PATH_PREFIX$FIRST_USER$USER_PATH_SUFFIX" 20 "${PIDS[-1]}"
 TARGET_URL[nginx]="http://127.0.0.1:$NGINX_PORT"
+TARGET_PIDS[nginx]="${PIDS[-1]}"  # the master; its workers are its children
 TARGETS=(nginx "${TARGETS[@]}")
 log "nginx ready on port $NGINX_PORT"
 if [ "$NGINX_ONLY" = 0 ]; then
@@ -314,6 +325,42 @@ end
 LUA
 } >"$TMP/users.lua"
 
+# CPU accounting, to see what limits throughput when every process shares
+# the same cores: server CPU seconds (utime+stime of the target's processes
+# and their children, from /proc) and the load generator's (GNU time).
+CLK_TCK=$(getconf CLK_TCK)
+server_ticks() {  # server_ticks NAME: CPU ticks used so far by NAME's processes
+  local pid total=0 t
+  for pid in ${TARGET_PIDS[$1]:-}; do
+    for t in $pid $(pgrep -P "$pid" || true); do
+      [ -r "/proc/$t/stat" ] || continue
+      # Fields after the ")" closing the command name: utime is the 12th, stime the 13th.
+      total=$((total + $(sed 's/.*) //' "/proc/$t/stat" | awk '{print $12 + $13}')))
+    done
+  done
+  echo "$total"
+}
+TIME_BIN=""
+[ -x /usr/bin/time ] && TIME_BIN=/usr/bin/time
+measured() {  # measured TARGET KEY CMD...: runs CMD, writes runs/KEY.cpu
+  local target="$1" key="$2" t0 t1 w0 w1 rc=0 client=null
+  shift 2
+  t0=$(server_ticks "$target")
+  w0=$(date +%s%N)
+  if [ -n "$TIME_BIN" ]; then
+    "$TIME_BIN" -f '%U %S' -o "$TMP/runs/$key.client_cpu" "$@" || rc=$?
+    client=$(tail -1 "$TMP/runs/$key.client_cpu" | awk '{print $1 + $2}')
+  else
+    "$@" || rc=$?
+  fi
+  w1=$(date +%s%N)
+  t1=$(server_ticks "$target")
+  awk -v w="$((w1 - w0))" -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v c="$client" \
+    'BEGIN { printf "{\"wall_s\": %.3f, \"server_cpu_s\": %.2f, \"client_cpu_s\": %s}\n", w / 1e9, t / hz, c }' \
+    >"$TMP/runs/$key.cpu"
+  return "$rc"
+}
+
 mkdir -p "$TMP/runs"
 for name in "${TARGETS[@]}"; do
   base="${TARGET_URL[$name]}"
@@ -322,20 +369,23 @@ for name in "${TARGETS[@]}"; do
 
   log "$name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
   record "${name}_wrk" "wrk -t$THREADS -c$CONNECTIONS -d$DURATION -s users.lua $base"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$TMP/users.lua" "$base" >"$TMP/runs/${name}_wrk.txt" 2>&1 ||
+  measured "$name" "${name}_wrk" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$TMP/users.lua" "$base" \
+    >"$TMP/runs/${name}_wrk.txt" 2>&1 ||
     die "wrk against $name failed: $(tail -3 "$TMP/runs/${name}_wrk.txt")"
   grep '^WRK_JSON ' "$TMP/runs/${name}_wrk.txt" | sed 's/^WRK_JSON //' >"$TMP/runs/${name}_wrk.json"
   sleep 1
 
   url="$base$USER_PATH_PREFIX{user}$USER_PATH_SUFFIX"
   log "$name: reco loadtest closed loop"
-  run_logged "${name}_loadtest" "$LOADTEST" loadtest -q --url "$url" --users-from "$TMP/users.txt" \
+  record "${name}_loadtest" "$LOADTEST loadtest -q --url $url --users-from users.txt -c $CONNECTIONS -t $THREADS -d $DURATION"
+  measured "$name" "${name}_loadtest" "$LOADTEST" loadtest -q --url "$url" --users-from "$TMP/users.txt" \
     -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" --json "$TMP/runs/${name}_loadtest.json" \
     >"$TMP/runs/${name}_loadtest.txt" 2>&1 || die "loadtest against $name failed: $(tail -3 "$TMP/runs/${name}_loadtest.txt")"
   sleep 1
 
   log "$name: reco loadtest open loop at $RATE req/s"
-  run_logged "${name}_loadtest_open" "$LOADTEST" loadtest -q --url "$url" --users-from "$TMP/users.txt" \
+  record "${name}_loadtest_open" "$LOADTEST loadtest -q --url $url --users-from users.txt -c $CONNECTIONS -t $THREADS -d $DURATION --warmup 2s --rate $RATE"
+  measured "$name" "${name}_loadtest_open" "$LOADTEST" loadtest -q --url "$url" --users-from "$TMP/users.txt" \
     -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" --warmup 2s --rate "$RATE" \
     --json "$TMP/runs/${name}_loadtest_open.json" >"$TMP/runs/${name}_loadtest_open.txt" 2>&1 ||
     die "open-loop loadtest against $name failed: $(tail -3 "$TMP/runs/${name}_loadtest_open.txt")"
@@ -344,6 +394,7 @@ done
 
 # ---- results -------------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
+LOAD_AT_START="$LOAD_AT_START" SERVE_BENCH_COMMAND="bench/serve_bench.sh $SERVE_BENCH_ARGS" \
 python3 - "$TMP" "$OUT" "$NUM_USERS" "$DURATION" "$CONNECTIONS" "$THREADS" "$RATE" "$K" \
   "$NGINX_ONLY" "$RECO" "${TARGETS[@]}" <<'PY'
 import datetime, json, os, platform, subprocess, sys
@@ -392,6 +443,21 @@ for t in targets:
         path = os.path.join(tmp, "runs", f"{t}_{tool}.json")
         if os.path.exists(path) and os.path.getsize(path) > 0:
             results[t][tool] = summarize(path)
+            cpu_path = os.path.join(tmp, "runs", f"{t}_{tool}.cpu")
+            if os.path.exists(cpu_path):
+                with open(cpu_path) as f:
+                    cpu = json.load(f)
+                r = results[t][tool]
+                # Whole run incl. connection setup (and the open loop's warmup).
+                r["cpu"] = {"wall_s": cpu["wall_s"], "server_cpu_s": cpu["server_cpu_s"],
+                            "client_cpu_s": cpu["client_cpu_s"],
+                            "server_cores_busy": round(cpu["server_cpu_s"] / cpu["wall_s"], 3)}
+                if cpu["client_cpu_s"] is not None:
+                    r["cpu"]["client_cores_busy"] = round(cpu["client_cpu_s"] / cpu["wall_s"], 3)
+                if tool != "loadtest_open" and r["requests"] > 0:
+                    r["cpu"]["server_cpu_us_per_request"] = round(cpu["server_cpu_s"] * 1e6 / r["requests"], 2)
+                    if cpu["client_cpu_s"] is not None:
+                        r["cpu"]["client_cpu_us_per_request"] = round(cpu["client_cpu_s"] * 1e6 / r["requests"], 2)
 
 ratios = {}
 for t in targets:
@@ -409,6 +475,10 @@ for t in targets:
             r["p99_ratio"] = round(a["p99_ms"] / b["p99_ms"], 3)
         if b["p50_ms"] > 0:
             r["p50_ratio"] = round(a["p50_ms"] / b["p50_ms"], 3)
+        ca, cb = a.get("cpu", {}), b.get("cpu", {})
+        if ca.get("server_cpu_us_per_request") and cb.get("server_cpu_us_per_request"):
+            r["server_cpu_per_request_ratio"] = round(
+                ca["server_cpu_us_per_request"] / cb["server_cpu_us_per_request"], 3)
         ratios[f"{t}_vs_nginx"][tool] = r
 
 # Same tool, same target: does reco loadtest measure what wrk measures?
@@ -434,6 +504,7 @@ doc = {
         "mem_total_kb": mem_kb(),
         "kernel": platform.release(),
         "os": sh(". /etc/os-release && echo $PRETTY_NAME"),
+        "load_average_at_start": [float(x) for x in os.environ["LOAD_AT_START"].split()],
         "load_average_at_end": list(os.getloadavg()),
         "nginx": sh("nginx -v"),
         "wrk": sh("wrk -v"),
@@ -447,15 +518,24 @@ doc = {
     "ratios": ratios,
     "loadtest_vs_wrk": generator,
     "commands": commands,
+    "command": os.environ["SERVE_BENCH_COMMAND"],
+    **({"invoked_by": os.environ["BENCH_COMMAND"]} if os.environ.get("BENCH_COMMAND") else {}),
 }
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")
 
-print(f"{'target':<12}{'tool':<15}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+def cell(value, width, decimals):
+    return f"{value:>{width}.{decimals}f}" if isinstance(value, (int, float)) else f"{'-':>{width}}"
+
+print(f"{'target':<12}{'tool':<15}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
+      f"{'srv cores':>10}{'cli cores':>10}{'srv us/req':>11}")
 for t in targets:
     for tool, r in results[t].items():
         errs = r["errors"].get("total", sum(v for v in r["errors"].values()))
-        print(f"{t:<12}{tool:<15}{r['requests_per_second']:>12.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{errs:>8}")
+        c = r.get("cpu", {})
+        print(f"{t:<12}{tool:<15}{r['requests_per_second']:>12.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{errs:>8}"
+              f"{cell(c.get('server_cores_busy'), 10, 2)}{cell(c.get('client_cores_busy'), 10, 2)}"
+              f"{cell(c.get('server_cpu_us_per_request'), 11, 1)}")
 print(f"wrote {out}")
 PY

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# bench.sh: build Release, wait for a quiet machine, run the benchmarks and
+# write bench/results/*.json (see bench/README.md for what each file holds).
+#
+# Usage: scripts/bench.sh [--build-dir DIR] [--only train,topk,serve]
+#                         [--max-load L] [--max-wait-min M] [--no-wait]
+#                         [--serve-duration 30s] [--results DIR]
+#
+#   train  build/bench/train_bench  -> bench/results/train.json
+#   topk   build/bench/topk_bench   -> bench/results/topk.json
+#   serve  reco pipeline + reco precompute (ml-100k, implicit ALS, LMDB), then
+#          bench/serve_bench.sh     -> bench/results/serve.json
+#
+# Timings only mean something on an idle machine. Before each benchmark the
+# script waits (polling every minute, at most --max-wait-min minutes) until
+# the 1-minute load average is below --max-load and the CPUs were more than
+# 90% idle over a 5 s sample; if the machine never gets quiet it stops
+# without writing anything, unless --no-wait. Each result file records the
+# load average before and after its run and the command that produced it.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD_DIR="$REPO/build/release"
+RESULTS="$REPO/bench/results"
+ONLY="train,topk,serve"
+MAX_LOAD=0.5 MAX_WAIT_MIN=60 WAIT=1 SERVE_DURATION=30s
+ARGS=("$@")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) BUILD_DIR="$2"; shift 2 ;;
+    --results) RESULTS="$2"; shift 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    --max-load) MAX_LOAD="$2"; shift 2 ;;
+    --max-wait-min) MAX_WAIT_MIN="$2"; shift 2 ;;
+    --no-wait) WAIT=0; shift ;;
+    --serve-duration) SERVE_DURATION="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 1 ;;
+  esac
+done
+BUILD_DIR="$(mkdir -p "$BUILD_DIR" && cd "$BUILD_DIR" && pwd)"
+mkdir -p "$RESULTS"
+RESULTS="$(cd "$RESULTS" && pwd)"
+log() { echo "bench.sh: $*" >&2; }
+wants() { [[ ",$ONLY," == *",$1,"* ]]; }
+export RECO_PROGRESS=0
+
+# ---- quiet machine -------------------------------------------------------------
+# Percentage of CPU time not idle over `seconds`, from /proc/stat.
+cpu_busy_percent() {
+  local seconds="$1" a b
+  a=($(head -1 /proc/stat))
+  sleep "$seconds"
+  b=($(head -1 /proc/stat))
+  local total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  local idle=$((b[4] - a[4] + b[5] - a[5]))  # idle + iowait
+  echo $(((total - idle) * 100 / (total > 0 ? total : 1)))
+}
+wait_for_quiet() {
+  [ "$WAIT" = 1 ] || return 0
+  local deadline=$(($(date +%s) + MAX_WAIT_MIN * 60)) load busy
+  while :; do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    busy=$(cpu_busy_percent 5)
+    if awk -v l="$load" -v m="$MAX_LOAD" 'BEGIN{exit !(l < m)}' && [ "$busy" -lt 10 ]; then
+      log "machine quiet (load $load, ${busy}% busy)"
+      return 0
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "machine still busy after ${MAX_WAIT_MIN} min (load $load, ${busy}% CPU busy); top:"
+      top -bn1 | sed -n '7,12p' >&2
+      log "not measuring: rerun later, or pass --no-wait to record noisy numbers"
+      exit 2
+    fi
+    log "machine busy (load $load, ${busy}% CPU busy; want load < $MAX_LOAD and < 10%); retrying in 60 s"
+    sleep 55
+  done
+}
+
+# annotate JSON LOAD_BEFORE COMMAND: adds machine info, load averages and the
+# command to a Google Benchmark JSON output file.
+annotate() {
+  python3 - "$@" <<'PY'
+import json, os, platform, subprocess, sys
+path, load_before, command = sys.argv[1], sys.argv[2], sys.argv[3]
+def sh(cmd):
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    return (r.stdout + r.stderr).strip()
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+with open(path) as f:
+    doc = json.load(f)
+doc["machine"] = {
+    "cpu": cpu,
+    "cores": os.cpu_count(),
+    "mem_total_kb": int(open("/proc/meminfo").readline().split()[1]),
+    "kernel": platform.release(),
+    "os": sh(". /etc/os-release && echo $PRETTY_NAME"),
+    "compiler": sh("c++ --version").splitlines()[0],
+    "load_average_before": [float(x) for x in load_before.split()],
+    "load_average_after": list(os.getloadavg()),
+}
+# Other work may be uncommitted in the tree: say how much, so numbers can be
+# traced to code.
+doc["source"] = {"git_commit": sh("git rev-parse HEAD"),
+                 "modified_tracked_files": sh("git status --porcelain --untracked-files=no").splitlines()}
+doc["command"] = command
+with open(path, "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+PY
+}
+
+# ---- build -------------------------------------------------------------------------
+log "building Release in $BUILD_DIR"
+cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECO_BUILD_TESTS=OFF >/dev/null
+TARGETS=()
+wants train && TARGETS+=(train_bench)
+wants topk && TARGETS+=(topk_bench)
+wants serve && TARGETS+=(reco)
+cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
+
+cd "$REPO"
+run_gbench() {  # run_gbench NAME BINARY
+  local name="$1" bin="$2" out="$RESULTS/$1.json" load_before
+  wait_for_quiet
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  local cmd=("$bin" --benchmark_out="$out" --benchmark_out_format=json)
+  log "${cmd[*]}"
+  "${cmd[@]}"
+  annotate "$out" "$load_before" "scripts/bench.sh ${ARGS[*]}  # ran: ${cmd[*]#"$REPO/"}"
+  log "wrote $out"
+}
+wants train && run_gbench train "$BUILD_DIR/bench/train_bench"
+wants topk && run_gbench topk "$BUILD_DIR/bench/topk_bench"
+
+if wants serve; then
+  RECO="$BUILD_DIR/src/cli/reco"
+  DATA="$BUILD_DIR/bench-data"
+  DATA_DIR="${RECO_DATA_DIR:-$REPO/../shared/data/movielens}"
+  log "model: reco pipeline on ml-100k, then precompute into lmdb://$DATA/store"
+  "$RECO" pipeline --from "$DATA_DIR" --data-dir "$DATA/data" --out "$DATA/ml-100k" --models implicit \
+    >"$DATA.pipeline.log" 2>&1 || { tail -5 "$DATA.pipeline.log" >&2; exit 1; }
+  rm -rf "$DATA/store"
+  "$RECO" precompute --model "$DATA/ml-100k/implicit-als.model" --store "lmdb://$DATA/store" \
+    >"$DATA.precompute.log" 2>&1 || { tail -5 "$DATA.precompute.log" >&2; exit 1; }
+  wait_for_quiet
+  LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    BENCH_COMMAND="scripts/bench.sh ${ARGS[*]}" \
+    bash "$REPO/bench/serve_bench.sh" --reco "$RECO" --model "$DATA/ml-100k/implicit-als.model" \
+    --lmdb-store "lmdb://$DATA/store" --duration "$SERVE_DURATION" --out "$RESULTS/serve.json"
+fi
