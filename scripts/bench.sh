@@ -5,6 +5,8 @@
 # Usage: scripts/bench.sh [--build-dir DIR] [--only train,topk,serve]
 #                         [--max-load L] [--max-wait-min M] [--no-wait]
 #                         [--serve-duration 30s] [--results DIR]
+#        scripts/bench.sh --summary [--results DIR]
+#          prints the result files as the Markdown tables of bench/README.md
 #
 #   train  build/bench/train_bench  -> bench/results/train.json
 #   topk   build/bench/topk_bench   -> bench/results/topk.json
@@ -23,7 +25,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD_DIR="$REPO/build/release"
 RESULTS="$REPO/bench/results"
 ONLY="train,topk,serve"
-MAX_LOAD=0.5 MAX_WAIT_MIN=60 WAIT=1 SERVE_DURATION=30s
+MAX_LOAD=0.5 MAX_WAIT_MIN=60 WAIT=1 SERVE_DURATION=30s SUMMARY=0
 ARGS=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,15 +35,85 @@ while [ $# -gt 0 ]; do
     --max-load) MAX_LOAD="$2"; shift 2 ;;
     --max-wait-min) MAX_WAIT_MIN="$2"; shift 2 ;;
     --no-wait) WAIT=0; shift ;;
+    --summary) SUMMARY=1; shift ;;
     --serve-duration) SERVE_DURATION="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 1 ;;
   esac
 done
+log() { echo "bench.sh: $*" >&2; }
+
+# ---- summary -------------------------------------------------------------------------
+if [ "$SUMMARY" = 1 ]; then
+  python3 - "$RESULTS" <<'PY'
+import json, os, sys
+results = sys.argv[1]
+def load(name):
+    path = os.path.join(results, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+def machine(doc):
+    m = doc.get("machine", {})
+    before = m.get("load_average_before") or m.get("load_average_at_start")
+    after = m.get("load_average_after") or m.get("load_average_at_end")
+    return (f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores; load average (1/5/15 min) "
+            f"before {' '.join(f'{x:.2f}' for x in before)}, after {' '.join(f'{x:.2f}' for x in after)}; "
+            f"{doc.get('generated_at') or doc.get('context', {}).get('date', '')}")
+
+train = load("train.json")
+if train:
+    print(f"train.json ({machine(train)})\n")
+    print("| case | ms per training | s per ALS iteration | ratio |")
+    print("|---|---|---|---|")
+    for b in train["benchmarks"]:
+        name = b["name"].replace("/min_time:2.000", "").replace("/real_time", "")
+        if b.get("error_occurred"):
+            print(f"| {name} | skipped: {b['error_message']} | | |")
+            continue
+        ratio = ""
+        if "speedup_vs_1_thread" in b:
+            ratio = f"speedup vs 1 thread {b['speedup_vs_1_thread']:.2f}x"
+        if "cholesky_over_cg" in b:
+            ratio = f"Cholesky / CG time {b['cholesky_over_cg']:.2f}x"
+        print(f"| {name} {b.get('label', '')} | {b['real_time']:.0f} | {b['s/iter']:.4f} | {ratio} |")
+    print()
+
+topk = load("topk.json")
+if topk:
+    print(f"topk.json ({machine(topk)})\n")
+    print("| case | ms per pass | GFLOP/s | users/s | fraction of sgemm |")
+    print("|---|---|---|---|---|")
+    for b in topk["benchmarks"]:
+        name = b["name"].replace("/real_time", "")
+        users = f"{b['users/s']:.0f}" if "users/s" in b else ""
+        frac = f"{b['sgemm_fraction']:.2f}" if "sgemm_fraction" in b else ""
+        print(f"| {name} | {b['real_time']:.0f} | {b['GFLOP/s']:.1f} | {users} | {frac} |")
+    print()
+
+serve = load("serve.json")
+if serve:
+    print(f"serve.json ({machine(serve)})\n")
+    print("| target | tool | req/s | p50 ms | p99 ms | errors | server cores busy | client cores busy | server CPU us/req |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for target, tools in serve["results"].items():
+        for tool, r in tools.items():
+            errs = r["errors"].get("total", sum(r["errors"].values()))
+            c = r.get("cpu", {})
+            cell = lambda key, fmt: format(c[key], fmt) if c.get(key) is not None else ""
+            print(f"| {target} | {tool} | {r['requests_per_second']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {errs} "
+                  f"| {cell('server_cores_busy', '.2f')} | {cell('client_cores_busy', '.2f')} | {cell('server_cpu_us_per_request', '.1f')} |")
+    print("\n| ratio to nginx | tool | req/s | p50 | p99 | server CPU per request |")
+    print("|---|---|---|---|---|---|")
+    for pair, tools in serve["ratios"].items():
+        for tool, r in tools.items():
+            f = lambda key: f"{r[key]:.2f}" if key in r else ""
+            print(f"| {pair} | {tool} | {f('rps_ratio')} | {f('p50_ratio')} | {f('p99_ratio')} | {f('server_cpu_per_request_ratio')} |")
+PY
+  exit 0
+fi
+
 BUILD_DIR="$(mkdir -p "$BUILD_DIR" && cd "$BUILD_DIR" && pwd)"
 mkdir -p "$RESULTS"
 RESULTS="$(cd "$RESULTS" && pwd)"
-log() { echo "bench.sh: $*" >&2; }
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 export RECO_PROGRESS=0
 
