@@ -2,20 +2,29 @@
 
 #include "reco/pipeline.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
 
 namespace reco::cli {
 namespace {
 
 // "3" -> column 3, "rating" -> the header column named rating, "none" -> absent.
-ColumnRef ParseColumn(const std::string& text) {
+Result<ColumnRef> ParseColumn(const std::string& flag, const std::string& text) {
   if (text.empty()) return ColumnRef::Default();
   if (text == "none") return ColumnRef::None();
   if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    return ColumnRef::Index(std::stoul(text));
+    size_t index = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), index);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return Status::InvalidArgument(flag + " " + text + ": column index out of range");
+    }
+    return ColumnRef::Index(index);
   }
   return ColumnRef::Named(text);
 }
@@ -62,10 +71,10 @@ Result<LoadOptions> ToLoadOptions(const LoadFlags& f) {
   RECO_ASSIGN_OR_RETURN(o.format, ParseInputFormat(f.format));
   if (!f.delimiter.empty()) o.delimiter = Unescape(f.delimiter);
   o.has_header = f.header;
-  o.user_column = ParseColumn(f.user_col);
-  o.item_column = ParseColumn(f.item_col);
-  o.value_column = ParseColumn(f.value_col);
-  o.timestamp_column = ParseColumn(f.timestamp_col);
+  RECO_ASSIGN_OR_RETURN(o.user_column, ParseColumn("--user-col", f.user_col));
+  RECO_ASSIGN_OR_RETURN(o.item_column, ParseColumn("--item-col", f.item_col));
+  RECO_ASSIGN_OR_RETURN(o.value_column, ParseColumn("--value-col", f.value_col));
+  RECO_ASSIGN_OR_RETURN(o.timestamp_column, ParseColumn("--timestamp-col", f.timestamp_col));
   RECO_ASSIGN_OR_RETURN(o.duplicates, ParseDuplicatePolicy(f.duplicates));
   o.skip_bad_lines = f.skip_bad_lines;
   return o;
@@ -83,12 +92,15 @@ void AddSplitFlags(CLI::App* cmd, SplitFlags* f, bool with_method_none) {
       ->group("Split");
   cmd->add_option("--train-ratio", f->train_ratio, "Fraction of records (per user) in train")
       ->capture_default_str()
-      ->check(CLI::Bound(0.0, 1.0) & CLI::Validator(
-                                         [](std::string& v) -> std::string {
-                                           double x = std::stod(v);
-                                           return x > 0 && x < 1 ? "" : "must lie in (0, 1)";
-                                         },
-                                         "(0,1)"))
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            // Parsed here without exceptions: "abc" must be a usage error, not a crash.
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0') return "'" + v + "' is not a number";
+            return x > 0 && x < 1 ? "" : "must lie strictly between 0 and 1, got " + v;
+          },
+          "(0,1)"))
       ->group("Split");
   cmd->add_option("--split-seed", f->seed, "Seed of the random and stratified splits")
       ->capture_default_str()
@@ -189,8 +201,11 @@ Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& optio
                    ? ", " + std::to_string(report.duplicates_resolved) + " duplicates resolved"
                    : "");
   if (report.bad_lines_skipped > 0) {
-    spdlog::warn("{}: skipped {} malformed lines", path, report.bad_lines_skipped);
-    for (const auto& m : report.bad_line_messages) spdlog::warn("  {}", m);
+    // On stderr whatever the log sink: dropped input must not vanish into a
+    // redirected stdout.
+    fmt::print(stderr, "reco: warning: {}: skipped {} malformed lines\n", path,
+               report.bad_lines_skipped);
+    for (const auto& m : report.bad_line_messages) fmt::print(stderr, "  {}\n", m);
   }
   return ds;
 }
