@@ -8,7 +8,7 @@
 // comes from a RecommendationSource, so the serving path is tested against an
 // in-memory source and runs in production over a RecommendationStore
 // (MakeStoreSource). The hot path is allocation-free once buffers have grown:
-// one event loop per worker thread, per-connection input/output buffers, JSON
+// one event loop shared by the worker threads, per-connection buffers, JSON
 // written straight into the response buffer.
 #pragma once
 
@@ -132,7 +132,7 @@ std::unique_ptr<RecommendationSource> MakeStoreSource(RecommendationStore* store
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port; HttpServer::port() tells which
-  int threads = 0;       // worker event loops; <= 0 means one per hardware thread
+  int threads = 0;       // threads running the event loop; <= 0 means one per core
   // Install SIGINT/SIGTERM handlers that start a graceful shutdown.
   bool handle_signals = false;
 

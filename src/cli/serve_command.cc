@@ -33,7 +33,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--port", flags->server.port, "TCP port (0 picks a free one)")
       ->capture_default_str();
   cmd->add_option("--threads", flags->server.threads,
-                  "Worker threads, each with its own event loop (0: one per core)")
+                  "Worker threads serving the event loop (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--refresh-ms", flags->refresh_ms,

@@ -136,7 +136,6 @@ class EventLoop {
   EventLoop(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
             int threads)
       : options_(options),
-        metrics_(metrics),
         ctx_(threads),
         guard_(ctx_.get_executor()),
         sweep_strand_(ctx_.get_executor()),
@@ -153,7 +152,6 @@ class EventLoop {
 
   asio::io_context& context() { return ctx_; }
   const ServerOptions& options() const { return options_; }
-  ServerMetrics* metrics() { return metrics_; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   // The calling worker thread's Router (and metrics shard).
@@ -195,7 +193,6 @@ class EventLoop {
   static thread_local Router* current_router_;
 
   const ServerOptions& options_;
-  ServerMetrics* metrics_;
   std::vector<std::unique_ptr<Router>> routers_;
   asio::io_context ctx_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
@@ -208,7 +205,6 @@ class EventLoop {
   std::mutex mu_;               // guards the registry below
   Connection* head_ = nullptr;  // intrusive list of open connections
   size_t open_ = 0;
-  bool destroyed_ = false;
 };
 
 thread_local Router* EventLoop::current_router_ = nullptr;
@@ -308,6 +304,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return DoRead();
     }
     in_end_ += n;
+    // Bytes of a request arrived: from now on a drain must let it finish.
+    SetState(State::kReading);
     ProcessInput();
   }
 
