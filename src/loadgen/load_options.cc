@@ -7,6 +7,7 @@
 #include <fstream>
 #include <unordered_set>
 
+#include "reco/ascii.h"
 #include "reco/loadgen.h"
 
 namespace reco {
@@ -14,16 +15,6 @@ namespace {
 
 constexpr std::string_view kPlaceholder = "{user}";
 constexpr size_t kMaxUserIdBytes = 256;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);

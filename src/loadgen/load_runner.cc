@@ -33,6 +33,7 @@
 #include "http_response_parser.h"
 #include "reco/loadgen.h"
 #include "reco/parallel.h"
+#include "reco/random.h"
 
 namespace reco {
 namespace {
@@ -45,13 +46,6 @@ using loadgen_internal::HttpResponseParser;
 
 constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr int kMaxConcurrency = 100000;
-
-uint64_t SplitMix64(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 uint64_t ToNanos(Clock::duration d) {
   return d.count() <= 0 ? 0
@@ -103,7 +97,7 @@ class Connection {
   enum class State { kIdle, kConnecting, kWriting, kReading, kBackoff, kDone };
 
   Connection(LoadThread* owner, asio::io_context& io, uint64_t seed)
-      : owner_(owner), socket_(io), backoff_timer_(io), rng_state_(seed) {}
+      : owner_(owner), socket_(io), backoff_timer_(io), rng_(seed) {}
 
   State state() const { return state_; }
   bool has_request() const { return has_request_; }
@@ -132,7 +126,7 @@ class Connection {
   std::unique_ptr<char[]> read_buffer_{new char[kReadBufferBytes]};
   std::string request_;
   HttpResponseParser parser_;
-  uint64_t rng_state_;
+  SplitMix64 rng_;
   State state_ = State::kIdle;
   uint64_t generation_ = 0;  // bumped on close; stale handlers compare it
   bool has_request_ = false;
@@ -256,10 +250,9 @@ void Connection::Send() {
   request_.append("GET ");
   const std::string empty;
   // Modulo bias is below n / 2^64: irrelevant for any users file.
-  const std::string& user =
-      plan.encoded_users.empty()
-          ? empty
-          : plan.encoded_users[SplitMix64(&rng_state_) % plan.encoded_users.size()];
+  const std::string& user = plan.encoded_users.empty()
+                                ? empty
+                                : plan.encoded_users[rng_.Below(plan.encoded_users.size())];
   plan.options->url.AppendTarget(user, &request_);
   request_.append(" HTTP/1.1\r\nHost: ");
   request_.append(plan.options->url.host_header);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reco/parallel.h"
+#include "reco/random.h"
 
 namespace reco {
 namespace {
@@ -24,24 +25,6 @@ constexpr Index kGatherRows = 128;
 constexpr uint64_t kRowsPerTask = 16;
 constexpr uint32_t kMaxFactors = 4096;
 constexpr uint32_t kMaxCgSteps = 1024;
-
-// SplitMix64 (Steele, Lea, Flood 2014). std:: distributions differ between
-// standard libraries; this gives the same initial factors everywhere.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, 1) with 24 random bits: exactly representable as float.
-  float NextFloat() { return static_cast<float>(Next() >> 40) * 0x1.0p-24f; }
-
- private:
-  uint64_t state_;
-};
 
 // Per-worker scratch, sized once; the row loops below allocate nothing.
 struct Workspace {
