@@ -22,6 +22,7 @@ void AddPipelineCommand(CLI::App& app, int* exit_code);    // pipeline
 void AddPrecomputeCommand(CLI::App& app, int* exit_code);  // precompute
 void AddStoreCommand(CLI::App& app, int* exit_code);       // store versions|activate|...
 void AddServeCommand(CLI::App& app, int* exit_code);       // serve
-void AddLoadtestCommand(CLI::App& app, int* exit_code);    // loadtest
+void AddLoadtestCommand(CLI::App& app, int* exit_code);
+void AddEventsCommand(CLI::App& app, int* exit_code);  // events export|replay    // loadtest
 
 }  // namespace reco::cli

@@ -47,7 +47,7 @@ Status RunReplay(const EventsFlags& f) {
 
 void AddEventsCommand(CLI::App& app, int* exit_code) {
   CLI::App* events = app.add_subcommand(
-      "events", "Read the live-event log written by `reco serve` (POST /v1/events)");
+      "events", "Read a reco event log: the durable, checksummed write-ahead log of live events");
   events->require_subcommand(1);
   auto flags = std::make_shared<EventsFlags>();
 

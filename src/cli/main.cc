@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   reco::cli::AddStoreCommand(app, &exit_code);
   reco::cli::AddServeCommand(app, &exit_code);
   reco::cli::AddLoadtestCommand(app, &exit_code);
+  reco::cli::AddEventsCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);
