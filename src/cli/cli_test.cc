@@ -639,6 +639,26 @@ TEST_F(ModelFileTest, GoodModelWorksWithEveryReader) {
   }
 }
 
+// The data files the model readers load get the loader's file:line errors too.
+TEST_F(ModelFileTest, BadDataFilesBesideAGoodModel) {
+  Write("bad.tsv", "1\t10\t5\t100\n1\t11\tfive\t100\n");
+  EXPECT_FAILS_WITH(Run({"eval", "-m", "good.model", "--test", "bad.tsv"}),
+                    "bad.tsv:2: non-numeric rating \"five\"");
+  EXPECT_FAILS_WITH(Run({"eval", "-m", "good.model", "--test", "test.tsv", "--train", "bad.tsv"}),
+                    "bad.tsv:2: non-numeric rating \"five\"");
+  EXPECT_FAILS_WITH(Run({"recommend", "-m", "good.model", "--seen", "bad.tsv"}),
+                    "bad.tsv:2: non-numeric rating \"five\"");
+  EXPECT_FAILS_WITH(
+      Run({"precompute", "-m", "good.model", "--seen", "bad.tsv", "--store", "memory://"}),
+      "bad.tsv:2: non-numeric rating \"five\"");
+  EXPECT_FAILS_WITH(Run({"pipeline", "--data", "bad.tsv", "--out", "out"}),
+                    "bad.tsv:2: non-numeric rating \"five\"");
+  EXPECT_FAILS_WITH(Run({"pipeline", "--dataset", "ml-nonexistent", "--out", "out"}),
+                    "ml-nonexistent");
+  EXPECT_FAILS_WITH(Run({"pipeline", "--data", "train.tsv", "--models", "neither", "--out", "out"}),
+                    "--models must name explicit, implicit or both");
+}
+
 TEST_F(ModelFileTest, PrecomputeStores) {
   Outcome r = Run({"precompute", "-m", "good.model", "--store", "memory://", "--k", "2"});
   EXPECT_SUCCEEDS(r);
@@ -744,19 +764,23 @@ TEST_F(CliTest, RecommendNeverRepeatsSeenItems) {
   for (const auto& p : recs["u3"]) u3.insert(p.first);
   EXPECT_EQ(u3, (std::set<std::string>{"a", "e"}));
 
-  // A user file picks users; unknown ids are skipped with a warning.
-  Write("users.txt", "user_id\nu3\nnobody\n");
+  // A user file picks users; unknown ids are skipped with a warning, a
+  // repeated id is listed once.
+  Write("users.txt", "user_id\nu3\nnobody\nu3\n");
   r = Run({"recommend", "-m", "m", "--k", "1", "--users", "users.txt", "-o", "one.csv"});
   EXPECT_SUCCEEDS(r);
   recs = ParseRecs(Read("one.csv"), &header);
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs.begin()->first, "u3");
+  EXPECT_EQ(recs["u3"].size(), 1u);
   EXPECT_THAT(r.err + r.out, HasSubstr("1 user ids unknown to the model")) << r;
 
   Write("strangers.txt", "x\ny\n");
   EXPECT_FAILS_WITH(Run({"recommend", "-m", "m", "--users", "strangers.txt"}),
                     "strangers.txt: no user known to the model");
   EXPECT_FAILS_WITH(Run({"recommend", "-m", "m", "--users", "absent.txt"}), "absent.txt");
+  fs::create_directory(Path("dir"));
+  EXPECT_FAILS_WITH(Run({"recommend", "-m", "m", "--users", "dir"}), "dir: is a directory");
   EXPECT_FAILS_WITH(Run({"recommend", "-m", "m", "--k", "0"}), "--k");
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -23,11 +24,17 @@ struct RecommendFlags {
 };
 
 // One external user id per line (a CSV's first column; a header line whose
-// first field is not a known user is skipped).
+// first field is not a known user is skipped). A repeated id is listed once,
+// so the output never holds the same user's list twice.
 Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const FactorModel& model) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument(path + ": is a directory, not a file of user ids");
+  }
   std::ifstream in(path);
   if (!in) return Status::NotFound(path + ": cannot open");
   std::vector<uint32_t> users;
+  std::vector<bool> listed(model.num_users(), false);
   std::string line;
   uint64_t line_no = 0, unknown = 0;
   while (std::getline(in, line)) {
@@ -40,7 +47,8 @@ Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const FactorMod
       if (line_no > 1) ++unknown;
       continue;
     }
-    users.push_back(*u);
+    if (!listed[*u]) users.push_back(*u);
+    listed[*u] = true;
   }
   if (unknown > 0) spdlog::warn("{}: {} user ids unknown to the model, skipped", path, unknown);
   if (users.empty()) return Status::InvalidArgument(path + ": no user known to the model");
