@@ -1,7 +1,9 @@
 // The `reco` binary's subcommands. Each Add*Command registers one subcommand
 // (its flags and --help text) on the app; the subcommand's callback parses
-// nothing itself, calls the library, and writes its exit code to *exit_code
-// (0 ok, 1 runtime failure such as bad input data, 2 bad usage).
+// nothing itself, calls the library, and writes its exit code to *exit_code.
+// Exit codes: 0 ok; 2 the command line was rejected while parsing (unknown
+// flag or command, missing or out-of-range value); 1 any failure after that,
+// including bad input data and flag values the library refuses.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,6 +11,8 @@
 #include "reco/status.h"
 
 namespace reco::cli {
+
+inline constexpr int kUsageError = 2;
 
 // Prints "reco: error: <message>" to stderr and returns 1, for callbacks:
 //   if (!st.ok()) { *exit_code = ReportError(st); return; }

@@ -113,7 +113,7 @@ void AddSplitCommand(CLI::App& data, int* exit_code) {
 
 void AddDataCommand(CLI::App& app, int* exit_code) {
   CLI::App* data = app.add_subcommand("data", "Get data sets onto this machine and prepare them");
-  data->require_subcommand(1);
+  data->require_subcommand(0, 1);  // none: main prints the group's help
   AddFetchCommand(*data, exit_code);
   AddSplitCommand(*data, exit_code);
 }

@@ -97,9 +97,7 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--json", f->json_out, "Also write the metrics as JSON to this file");
-  cmd->add_option("--threads", f->threads, "Worker threads (0 = all cores)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+  AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   cmd->callback([f, exit_code] {
     Status st = RunEval(*f);

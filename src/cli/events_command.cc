@@ -48,7 +48,7 @@ Status RunReplay(const EventsFlags& f) {
 void AddEventsCommand(CLI::App& app, int* exit_code) {
   CLI::App* events = app.add_subcommand(
       "events", "Read a reco event log: the durable, checksummed write-ahead log of live events");
-  events->require_subcommand(1);
+  events->require_subcommand(0, 1);  // none: main prints the group's help
   auto flags = std::make_shared<EventsFlags>();
 
   CLI::App* exp = events->add_subcommand(

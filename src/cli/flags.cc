@@ -192,6 +192,12 @@ void ApplyImplicitDefaults(const CLI::App& cmd, AlsFlags* f) {
   o.use_biases = false;
 }
 
+void AddThreadsFlag(CLI::App* cmd, int* threads) {
+  cmd->add_option("--threads", *threads, "Worker threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+}
+
 Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& options) {
   LoadReport report;
   RECO_ASSIGN_OR_RETURN(Dataset ds, LoadInteractions(path, options, &report));

@@ -44,6 +44,9 @@ Result<AlsOptions> ToAlsOptions(const AlsFlags& flags);
 // DefaultImplicitOptions() values instead of the explicit defaults shown.
 void ApplyImplicitDefaults(const CLI::App& cmd, AlsFlags* flags);
 
+// --threads for the compute commands: 0 (default) means all cores.
+void AddThreadsFlag(CLI::App* cmd, int* threads);
+
 // Loads a data file, logging what was read and any skipped lines.
 Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& options);
 

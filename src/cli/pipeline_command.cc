@@ -102,9 +102,7 @@ void AddPipelineCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-k,--k", f->k, "Ranking cut-off")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  cmd->add_option("--threads", f->threads, "Worker threads (0 = all cores)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+  AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   AddSplitFlags(cmd, &f->split, /*with_method_none=*/false);
   AddAlsFlags(cmd, &f->explicit_als, "explicit-", /*with_kind=*/false);

@@ -82,9 +82,7 @@ void AddPrecomputeCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--version", f->options.version, "Version id (default: UTC timestamp)");
   cmd->add_flag("--no-activate", f->no_activate, "Write the version but keep the active one");
-  cmd->add_option("--threads", f->options.threads, "Worker threads (0 = all cores)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+  AddThreadsFlag(cmd, &f->options.threads);
   AddLoadFlags(cmd, &f->load);
   cmd->callback([f, exit_code] {
     Status st = RunPrecompute(*f);

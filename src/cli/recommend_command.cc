@@ -102,9 +102,7 @@ void AddRecommendCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   cmd->add_option("-o,--out", f->out, "CSV file to write")->capture_default_str();
-  cmd->add_option("--threads", f->threads, "Worker threads (0 = all cores)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+  AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   cmd->callback([f, exit_code] {
     Status st = RunRecommend(*f);

@@ -140,7 +140,7 @@ void AddStoreCommand(CLI::App& app, int* exit_code) {
       "store",
       "Inspect and manage model versions in a recommendation store: list them,\n"
       "activate one (also to roll back), delete or prune old ones, show a list.");
-  store->require_subcommand(1);
+  store->require_subcommand(0, 1);  // none: main prints the group's help
   auto f = std::make_shared<StoreFlags>();
 
   CLI::App* versions = store->add_subcommand(

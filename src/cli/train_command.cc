@@ -104,9 +104,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-k,--k", f->k, "Cut-off of the ranking metrics")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  cmd->add_option("--threads", f->threads, "Worker threads (0 = all cores)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+  AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   AddSplitFlags(cmd, &f->split, /*with_method_none=*/true);
   AddAlsFlags(cmd, &f->als, "", /*with_kind=*/true);
