@@ -7,6 +7,7 @@
 #       [--lmdb-store lmdb://out/store] [--users FILE] [--max-users 5000] \
 #       [--duration 30s] [--connections 200] [--threads 2] [--rate 20000] [--k 10] \
 #       [--out bench/results/serve.json] [--skip-redis] [--keep-temp] [--loadtest BIN]
+#       [--serve-threads N] [--load-targets nginx,reco_lmdb,reco_redis]
 #   bench/serve_bench.sh --reco BIN --nginx-only [--users FILE] ...   (harness check)
 #
 # It builds nothing. Given a reco binary and a model file it:
@@ -27,6 +28,9 @@
 # ml-100k/u.data, the default); the first --max-users distinct ids are used.
 # Everything listens on 127.0.0.1 only. Children are stopped on exit, ^C included.
 # --loadtest BIN runs `BIN loadtest` instead of `RECO loadtest` (another build).
+# --serve-threads N passes --threads N to `reco serve` (default: its own, one
+# per core). --load-targets drives only the listed targets (all are started,
+# so answers are still compared with nginx's); ratios need nginx in the list.
 # --nginx-only skips reco serve and redis and serves synthetic JSON: a check of
 # the nginx + wrk + loadtest plumbing before precompute/serve exist.
 set -euo pipefail
@@ -42,6 +46,7 @@ RECO="" LOADTEST="" MODEL="" LMDB_STORE="" OUT="" NGINX_ONLY=0 SKIP_REDIS=0 KEEP
 DATA_DIR="${RECO_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/movielens}"
 USERS_FILE="$DATA_DIR/ml-100k/u.data"
 MAX_USERS=5000 DURATION=30s CONNECTIONS=200 THREADS=2 RATE=20000 K=10 WARMUP=3s
+SERVE_THREADS="" LOAD_TARGETS=""
 SERVE_BENCH_ARGS="$*"
 # Load at the start of the run (scripts/bench.sh passes the value it checked).
 LOAD_AT_START="${LOAD_AT_START:-$(cut -d' ' -f1-3 /proc/loadavg)}"
@@ -63,6 +68,8 @@ while [ $# -gt 0 ]; do
     --nginx-only) NGINX_ONLY=1; shift ;;
     --skip-redis) SKIP_REDIS=1; shift ;;
     --keep-temp) KEEP_TEMP=1; shift ;;
+    --serve-threads) SERVE_THREADS="$2"; shift 2 ;;
+    --load-targets) LOAD_TARGETS="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -174,8 +181,11 @@ TARGETS=()
 start_serve() {  # start_serve NAME STORE_URI
   local name="$1" store="$2" port
   port=$(free_port)
-  record "serve_$name" "$RECO serve --store $store --host 127.0.0.1 --port $port"
-  "$RECO" serve --store "$store" --host 127.0.0.1 --port "$port" >"$TMP/serve_$name.log" 2>&1 &
+  local threads_flag=()
+  [ -n "$SERVE_THREADS" ] && threads_flag=(--threads "$SERVE_THREADS")
+  record "serve_$name" "$RECO serve --store $store --host 127.0.0.1 --port $port ${threads_flag[*]}"
+  "$RECO" serve --store "$store" --host 127.0.0.1 --port "$port" "${threads_flag[@]}" \
+    >"$TMP/serve_$name.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$port/readyz" 60 $!
   TARGET_PIDS[$name]="$!"
@@ -329,9 +339,9 @@ LUA
 # the same cores: server CPU seconds (utime+stime of the target's processes
 # and their children, from /proc) and the load generator's (GNU time).
 CLK_TCK=$(getconf CLK_TCK)
-server_ticks() {  # server_ticks NAME: CPU ticks used so far by NAME's processes
+pid_ticks() {  # pid_ticks PID...: CPU ticks used so far by the PIDs and their children
   local pid total=0 t
-  for pid in ${TARGET_PIDS[$1]:-}; do
+  for pid in "$@"; do
     for t in $pid $(pgrep -P "$pid" || true); do
       [ -r "/proc/$t/stat" ] || continue
       # Fields after the ")" closing the command name: utime is the 12th, stime the 13th.
@@ -340,11 +350,16 @@ server_ticks() {  # server_ticks NAME: CPU ticks used so far by NAME's processes
   done
   echo "$total"
 }
+server_ticks() { pid_ticks ${TARGET_PIDS[$1]:-}; }
+idle_ticks() { awk '/^cpu / { print $5 + $6 }' /proc/stat; }  # whole machine: idle + iowait
 TIME_BIN=""
 [ -x /usr/bin/time ] && TIME_BIN=/usr/bin/time
 measured() {  # measured TARGET KEY CMD...: runs CMD, writes runs/KEY.cpu
-  local target="$1" key="$2" t0 t1 w0 w1 rc=0 client=null
+  local target="$1" key="$2" t0 t1 w0 w1 r0=0 r1=0 rc=0 client=null redis=null
   shift 2
+  [ "$target" = reco_redis ] && r0=$(pid_ticks "$REDIS_PID")
+  local i0 i1
+  i0=$(idle_ticks)
   t0=$(server_ticks "$target")
   w0=$(date +%s%N)
   if [ -n "$TIME_BIN" ]; then
@@ -355,11 +370,23 @@ measured() {  # measured TARGET KEY CMD...: runs CMD, writes runs/KEY.cpu
   fi
   w1=$(date +%s%N)
   t1=$(server_ticks "$target")
-  awk -v w="$((w1 - w0))" -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v c="$client" \
-    'BEGIN { printf "{\"wall_s\": %.3f, \"server_cpu_s\": %.2f, \"client_cpu_s\": %s}\n", w / 1e9, t / hz, c }' \
+  i1=$(idle_ticks)
+  if [ "$target" = reco_redis ]; then
+    r1=$(pid_ticks "$REDIS_PID")
+    redis=$(awk -v r="$((r1 - r0))" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", r / hz }')
+  fi
+  awk -v w="$((w1 - w0))" -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v c="$client" -v r="$redis" \
+    -v i="$((i1 - i0))" 'BEGIN { printf "{\"wall_s\": %.3f, \"server_cpu_s\": %.2f, \"client_cpu_s\": %s, \"redis_cpu_s\": %s, \"machine_idle_cpu_s\": %.2f}\n", w / 1e9, t / hz, c, r, i / hz }' \
     >"$TMP/runs/$key.cpu"
   return "$rc"
 }
+
+if [ -n "$LOAD_TARGETS" ]; then
+  for name in ${LOAD_TARGETS//,/ }; do
+    [ -n "${TARGET_URL[$name]:-}" ] || die "--load-targets: no target '$name' (have: ${TARGETS[*]})"
+  done
+  TARGETS=(${LOAD_TARGETS//,/ })
+fi
 
 mkdir -p "$TMP/runs"
 for name in "${TARGETS[@]}"; do
@@ -394,7 +421,7 @@ done
 
 # ---- results -------------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
-LOAD_AT_START="$LOAD_AT_START" SERVE_BENCH_COMMAND="bench/serve_bench.sh $SERVE_BENCH_ARGS" \
+REPO="$REPO" SERVE_THREADS="$SERVE_THREADS" LOAD_AT_START="$LOAD_AT_START" SERVE_BENCH_COMMAND="bench/serve_bench.sh $SERVE_BENCH_ARGS" \
 python3 - "$TMP" "$OUT" "$NUM_USERS" "$DURATION" "$CONNECTIONS" "$THREADS" "$RATE" "$K" \
   "$NGINX_ONLY" "$RECO" "${TARGETS[@]}" <<'PY'
 import datetime, json, os, platform, subprocess, sys
@@ -454,6 +481,19 @@ for t in targets:
                             "server_cores_busy": round(cpu["server_cpu_s"] / cpu["wall_s"], 3)}
                 if cpu["client_cpu_s"] is not None:
                     r["cpu"]["client_cores_busy"] = round(cpu["client_cpu_s"] / cpu["wall_s"], 3)
+                # Idle CPU time of the whole machine during the run, in cores:
+                # near 0 means the run was CPU-bound.
+                r["cpu"]["machine_idle_cores"] = round(cpu["machine_idle_cpu_s"] / cpu["wall_s"], 3)
+                # What neither the target nor the load generator used: other
+                # processes (or the kernel on their behalf). Well above 0.1
+                # means the run was disturbed and its numbers are noise.
+                if cpu["client_cpu_s"] is not None:
+                    r["cpu"]["other_cores_busy"] = round(
+                        (os.cpu_count() * cpu["wall_s"] - cpu["machine_idle_cpu_s"] - cpu["server_cpu_s"]
+                         - cpu["client_cpu_s"]) / cpu["wall_s"], 3)
+                if cpu.get("redis_cpu_s") is not None:  # part of server_cpu_s
+                    r["cpu"]["redis_server_cpu_s"] = cpu["redis_cpu_s"]
+                    r["cpu"]["redis_server_cores_busy"] = round(cpu["redis_cpu_s"] / cpu["wall_s"], 3)
                 if tool != "loadtest_open" and r["requests"] > 0:
                     r["cpu"]["server_cpu_us_per_request"] = round(cpu["server_cpu_s"] * 1e6 / r["requests"], 2)
                     if cpu["client_cpu_s"] is not None:
@@ -461,7 +501,7 @@ for t in targets:
 
 ratios = {}
 for t in targets:
-    if t == "nginx":
+    if t == "nginx" or "nginx" not in results:
         continue
     ratios[f"{t}_vs_nginx"] = {}
     for tool in ("wrk", "loadtest", "loadtest_open"):
@@ -513,11 +553,17 @@ doc = {
     },
     "settings": {"duration": duration, "connections": int(conns), "threads": int(threads),
                  "open_loop_rate": float(rate), "k": int(k), "users": int(users),
+                 "serve_threads": int(os.environ["SERVE_THREADS"]) if os.environ.get("SERVE_THREADS") else "default (one per core)",
                  "note": "client and servers share this machine's cores"},
     "results": results,
     "ratios": ratios,
     "loadtest_vs_wrk": generator,
     "commands": commands,
+    # The code the reco binary was (presumably) built from: this tree.
+    "source": {"git_commit": sh("git -C '%s' rev-parse HEAD" % os.environ["REPO"]),
+               "modified_tracked_files": subprocess.run(
+                   ["git", "-C", os.environ["REPO"], "status", "--porcelain", "--untracked-files=no"],
+                   capture_output=True, text=True).stdout.splitlines()},
     "command": os.environ["SERVE_BENCH_COMMAND"],
     **({"invoked_by": os.environ["BENCH_COMMAND"]} if os.environ.get("BENCH_COMMAND") else {}),
 }

@@ -12,6 +12,8 @@
 #   topk   build/bench/topk_bench   -> bench/results/topk.json
 #   serve  reco pipeline + reco precompute (ml-100k, implicit ALS, LMDB), then
 #          bench/serve_bench.sh     -> bench/results/serve.json
+#   redis-threads  (not in the default set) reco serve on Redis only, with
+#          --threads 2, 4, 8, 16    -> bench/results/serve_redis_threads_N.json
 #
 # Timings only mean something on an idle machine. Before each benchmark the
 # script waits (polling every minute, at most --max-wait-min minutes) until
@@ -42,6 +44,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 log() { echo "bench.sh: $*" >&2; }
+for suite in ${ONLY//,/ }; do
+  case "$suite" in
+    train|topk|serve|redis-threads) ;;
+    *) echo "bench.sh: --only: unknown benchmark '$suite' (train, topk, serve, redis-threads)" >&2; exit 1 ;;
+  esac
+done
 
 # ---- summary -------------------------------------------------------------------------
 if [ "$SUMMARY" = 1 ]; then
@@ -107,6 +115,22 @@ if serve:
         for tool, r in tools.items():
             f = lambda key: f"{r[key]:.2f}" if key in r else ""
             print(f"| {pair} | {tool} | {f('rps_ratio')} | {f('p50_ratio')} | {f('p99_ratio')} | {f('server_cpu_per_request_ratio')} |")
+    print()
+
+sweep = sorted((load(n) for n in os.listdir(results) if n.startswith("serve_redis_threads_")),
+               key=lambda d: d["settings"]["serve_threads"])
+if sweep:
+    print("serve_redis_threads_N.json (reco serve on Redis, --threads N; load average at start "
+          + ", ".join(f"{d['settings']['serve_threads']}: {d['machine']['load_average_at_start'][0]:.2f}" for d in sweep) + ")\n")
+    print("| threads | tool | req/s | p50 ms | p99 ms | reco+redis cores | of which redis | client cores | idle cores | other cores | server CPU us/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for d in sweep:
+        for tool, r in d["results"]["reco_redis"].items():
+            c = r["cpu"]
+            us = f"{c['server_cpu_us_per_request']:.1f}" if "server_cpu_us_per_request" in c else ""
+            print(f"| {d['settings']['serve_threads']} | {tool} | {r['requests_per_second']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+                  f"| {c['server_cores_busy']:.2f} | {c['redis_server_cores_busy']:.2f} | {c['client_cores_busy']:.2f} "
+                  f"| {c['machine_idle_cores']:.2f} | {c['other_cores_busy']:.2f} | {us} |")
 PY
   exit 0
 fi
@@ -189,7 +213,7 @@ cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECO_BUIL
 TARGETS=()
 wants train && TARGETS+=(train_bench)
 wants topk && TARGETS+=(topk_bench)
-wants serve && TARGETS+=(reco)
+{ wants serve || wants redis-threads; } && TARGETS+=(reco)
 cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
 
 cd "$REPO"
@@ -206,7 +230,7 @@ run_gbench() {  # run_gbench NAME BINARY
 wants train && run_gbench train "$BUILD_DIR/bench/train_bench"
 wants topk && run_gbench topk "$BUILD_DIR/bench/topk_bench"
 
-if wants serve; then
+if wants serve || wants redis-threads; then
   RECO="$BUILD_DIR/src/cli/reco"
   DATA="$BUILD_DIR/bench-data"
   DATA_DIR="${RECO_DATA_DIR:-$REPO/../shared/data/movielens}"
@@ -216,9 +240,23 @@ if wants serve; then
   rm -rf "$DATA/store"
   "$RECO" precompute --model "$DATA/ml-100k/implicit-als.model" --store "lmdb://$DATA/store" \
     >"$DATA.precompute.log" 2>&1 || { tail -5 "$DATA.precompute.log" >&2; exit 1; }
+fi
+if wants serve; then
   wait_for_quiet
   LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)" \
     BENCH_COMMAND="scripts/bench.sh ${ARGS[*]}" \
     bash "$REPO/bench/serve_bench.sh" --reco "$RECO" --model "$DATA/ml-100k/implicit-als.model" \
     --lmdb-store "lmdb://$DATA/store" --duration "$SERVE_DURATION" --out "$RESULTS/serve.json"
+fi
+if wants redis-threads; then
+  # Does reco serve on Redis wait (blocking GETs on the event-loop threads) or
+  # compute? More threads help only in the first case.
+  for threads in 2 4 8 16; do
+    wait_for_quiet
+    LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)" \
+      BENCH_COMMAND="scripts/bench.sh ${ARGS[*]}" \
+      bash "$REPO/bench/serve_bench.sh" --reco "$RECO" --model "$DATA/ml-100k/implicit-als.model" \
+      --lmdb-store "lmdb://$DATA/store" --duration 10s --load-targets reco_redis \
+      --serve-threads "$threads" --out "$RESULTS/serve_redis_threads_$threads.json"
+  done
 fi
