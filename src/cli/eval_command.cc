@@ -21,33 +21,13 @@ struct EvalFlags {
   LoadFlags load;
 };
 
-// The training file named in the model's metadata, when --train is not given.
-Result<std::string> TrainPathOf(const FactorModel& model, const std::string& given) {
-  if (!given.empty()) return given;
-  auto meta = nlohmann::json::parse(model.metadata_json, nullptr, /*allow_exceptions=*/false);
-  if (meta.is_object() && meta.contains("train_path") && meta["train_path"].is_string()) {
-    return meta["train_path"].get<std::string>();
-  }
-  return Status::InvalidArgument(
-      "the model does not record its training file; pass --train FILE (the items each user "
-      "already saw are excluded from rankings)");
-}
-
 Status RunEval(const EvalFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
   RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
-  RECO_ASSIGN_OR_RETURN(std::string train_path, TrainPathOf(model, f.train_path));
-  RECO_ASSIGN_OR_RETURN(Dataset train, LoadWithReport(train_path, load));
-  MappedRecords seen = MapToModel(model, train);
-  if (seen.unknown_user_records + seen.unknown_item_records > 0) {
-    fmt::print(stderr,
-               "reco: warning: {} training records name users/items the model does not know "
-               "(was it trained on {}?)\n",
-               seen.unknown_user_records + seen.unknown_item_records, train_path);
-  }
+  std::string train_path;
+  RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix,
+                        LoadSeenItems(model, f.train_path, "--train", load, &train_path));
   RECO_ASSIGN_OR_RETURN(Dataset test, LoadWithReport(f.test_path, load));
-  CsrMatrix seen_matrix =
-      CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
   EvalOptions eo;
   eo.k = f.k;
   eo.threads = f.threads;

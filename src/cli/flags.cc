@@ -2,6 +2,8 @@
 
 #include "reco/pipeline.h"
 
+#include <nlohmann/json.hpp>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -196,6 +198,33 @@ void AddThreadsFlag(CLI::App* cmd, int* threads) {
   cmd->add_option("--threads", *threads, "Worker threads (0 = all cores)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
+}
+
+Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& path,
+                                const std::string& flag, const LoadOptions& load,
+                                std::string* used_path) {
+  std::string seen_path = path;
+  if (seen_path.empty()) {
+    auto meta = nlohmann::json::parse(model.metadata_json, nullptr, /*allow_exceptions=*/false);
+    if (!meta.is_object() || !meta.contains("train_path") || !meta["train_path"].is_string()) {
+      return Status::InvalidArgument("the model does not record its training file; pass " + flag +
+                                     " FILE (the items each user already interacted with are "
+                                     "never recommended)");
+    }
+    seen_path = meta["train_path"].get<std::string>();
+  }
+  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(seen_path, load));
+  MappedRecords seen = MapToModel(model, data);
+  if (seen.unknown_user_records + seen.unknown_item_records > 0) {
+    std::fprintf(
+        stderr,
+        "reco: warning: %llu records of %s name users/items the model does not know "
+        "(was it trained on that file?)\n",
+        static_cast<unsigned long long>(seen.unknown_user_records + seen.unknown_item_records),
+        seen_path.c_str());
+  }
+  if (used_path != nullptr) *used_path = seen_path;
+  return CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
 }
 
 Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& options) {

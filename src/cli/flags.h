@@ -7,6 +7,7 @@
 
 #include "reco/als.h"
 #include "reco/loader.h"
+#include "reco/model.h"
 #include "reco/split.h"
 
 namespace reco::cli {
@@ -46,6 +47,15 @@ void ApplyImplicitDefaults(const CLI::App& cmd, AlsFlags* flags);
 
 // --threads for the compute commands: 0 (default) means all cores.
 void AddThreadsFlag(CLI::App* cmd, int* threads);
+
+// The items each user of `model` already interacted with (never recommended,
+// excluded from rankings), as a users x items matrix in the model's index
+// space. Read from `path`, or, when it is empty, from the training file the
+// model's metadata records; `flag` names the option that overrides it in the
+// error message. *used_path (if given) receives the file read.
+Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& path,
+                                const std::string& flag, const LoadOptions& load,
+                                std::string* used_path = nullptr);
 
 // Loads a data file, logging what was read and any skipped lines.
 Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& options);

@@ -2,8 +2,6 @@
 // for a model into a store as a new version, then activate it.
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "flags.h"
 #include "reco/evaluation.h"
@@ -24,21 +22,7 @@ struct PrecomputeFlags {
 Status RunPrecompute(PrecomputeFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
   RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
-  std::string seen_path = f.seen_path;
-  auto meta = nlohmann::json::parse(model.metadata_json, nullptr, false);
-  if (seen_path.empty()) {
-    if (meta.is_object() && meta.contains("train_path") && meta["train_path"].is_string()) {
-      seen_path = meta["train_path"].get<std::string>();
-    } else {
-      return Status::InvalidArgument(
-          "the model does not record its training file; pass --seen FILE (items each user "
-          "already interacted with are never recommended)");
-    }
-  }
-  RECO_ASSIGN_OR_RETURN(Dataset seen_data, LoadWithReport(seen_path, load));
-  MappedRecords seen = MapToModel(model, seen_data);
-  CsrMatrix seen_matrix =
-      CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
+  RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix, LoadSeenItems(model, f.seen_path, "--seen", load));
   RECO_ASSIGN_OR_RETURN(auto store, RecommendationStore::Open(f.store_uri));
   f.options.activate = !f.no_activate;
   if (f.options.description.empty()) {

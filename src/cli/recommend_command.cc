@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "flags.h"
@@ -58,21 +57,7 @@ Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const FactorMod
 Status RunRecommend(const RecommendFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
   RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
-  std::string seen_path = f.seen_path;
-  if (seen_path.empty()) {
-    auto meta = nlohmann::json::parse(model.metadata_json, nullptr, false);
-    if (meta.is_object() && meta.contains("train_path") && meta["train_path"].is_string()) {
-      seen_path = meta["train_path"].get<std::string>();
-    } else {
-      return Status::InvalidArgument(
-          "the model does not record its training file; pass --seen FILE (items each user "
-          "already interacted with, never recommended)");
-    }
-  }
-  RECO_ASSIGN_OR_RETURN(Dataset seen_data, LoadWithReport(seen_path, load));
-  MappedRecords seen = MapToModel(model, seen_data);
-  CsrMatrix seen_matrix =
-      CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
+  RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix, LoadSeenItems(model, f.seen_path, "--seen", load));
   std::vector<uint32_t> users;
   if (f.users != "all") {
     RECO_ASSIGN_OR_RETURN(users, ReadUsers(f.users, model));
