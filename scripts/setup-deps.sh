@@ -12,7 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl wrk nginx-light
+  python3 curl wrk nginx-light time bc
 )
 
 missing=()

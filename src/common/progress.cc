@@ -70,20 +70,22 @@ void ProgressBar::Draw(bool final_line) {
     if (frac > 1) frac = 1;
     if (interactive_) {
       int filled = static_cast<int>(frac * kBarWidth);
-      line += " [" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "]";
+      line.append(" [").append(filled, '#').append(kBarWidth - filled, '.').append("]");
     }
     char buf[64];
     std::snprintf(buf, sizeof buf, " %llu/%llu (%3.0f%%)", static_cast<unsigned long long>(done_),
                   static_cast<unsigned long long>(total_), frac * 100);
     line += buf;
     if (!final_line && frac > 0 && frac < 1) {
-      line += " eta " + FormatSeconds(elapsed / frac - elapsed);
+      line.append(" eta ").append(FormatSeconds(elapsed / frac - elapsed));
     }
   } else {
-    line += " " + std::to_string(done_);
+    line.append(" ").append(std::to_string(done_));
   }
-  line += " " + FormatSeconds(elapsed);
-  if (!status_.empty()) line += "  " + status_;
+  // append() rather than operator+ chains: GCC 12 -O3 reports a false
+  // -Wrestrict on the temporaries those build.
+  line.append(" ").append(FormatSeconds(elapsed));
+  if (!status_.empty()) line.append("  ").append(status_);
   if (interactive_) {
     std::fprintf(out_, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
   } else {
