@@ -12,6 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  openmpi-bin libopenmpi-dev yamllint
   python3 curl wrk nginx-light time bc
 )
 
