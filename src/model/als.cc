@@ -1,6 +1,5 @@
 #include "reco/als.h"
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,204 +10,16 @@
 
 #include "reco/parallel.h"
 #include "reco/random.h"
+#include "row_solver.h"
 
 namespace reco {
 namespace {
 
 using Eigen::Index;
+using row_solver::ComputeGram;
 
-// Rows of the other side copied into a contiguous block before each rank-k
-// update; bounds per-worker scratch however long a row is.
-constexpr Index kGatherRows = 128;
-// Rows claimed per ParallelFor task: rows are uneven (power-law activity),
-// so small chunks balance better and the atomic counter costs nothing.
-constexpr uint64_t kRowsPerTask = 16;
 constexpr uint32_t kMaxFactors = 4096;
 constexpr uint32_t kMaxCgSteps = 1024;
-
-// Per-worker scratch, sized once; the row loops below allocate nothing.
-struct Workspace {
-  explicit Workspace(Index d)
-      : a(d, d), b(d), x(d), gathered(kGatherRows, d), llt(d), ldlt(d), r(d), p(d), ap(d) {}
-  Eigen::MatrixXf a;
-  Eigen::VectorXf b;
-  Eigen::VectorXf x;
-  FactorMatrix gathered;
-  Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt;
-  Eigen::LDLT<Eigen::MatrixXf, Eigen::Lower> ldlt;
-  Eigen::VectorXf r, p, ap;  // conjugate gradient
-};
-
-// Solves a * x = b for symmetric a (lower triangle read). LLT suffices when
-// lambda > 0; LDLT covers the semidefinite case lambda = 0 with few ratings.
-void SolveSymmetric(Workspace& ws) {
-  ws.llt.compute(ws.a);
-  if (ws.llt.info() == Eigen::Success) {
-    ws.x = ws.b;
-    ws.llt.solveInPlace(ws.x);
-    return;
-  }
-  ws.ldlt.compute(ws.a);
-  ws.x = ws.ldlt.solve(ws.b);
-}
-
-// gram = Y^T Y. Summed over blocks whose boundaries depend only on the row
-// count, in block order, so the result is the same for any thread count.
-void ComputeGram(const FactorMatrix& y, int threads, Eigen::MatrixXf* gram) {
-  const Index k = y.cols();
-  const Index n = y.rows();
-  const Index block = std::max<Index>(1024, (n + 63) / 64);
-  const Index blocks = (n + block - 1) / block;
-  std::vector<Eigen::MatrixXf> partial(static_cast<size_t>(blocks), Eigen::MatrixXf::Zero(k, k));
-  ParallelFor(static_cast<uint64_t>(blocks), threads, 1, [&](uint64_t begin, uint64_t end, int) {
-    for (uint64_t blk = begin; blk < end; ++blk) {
-      const Index start = static_cast<Index>(blk) * block;
-      const Index count = std::min(block, n - start);
-      partial[blk].selfadjointView<Eigen::Lower>().rankUpdate(
-          y.middleRows(start, count).transpose());
-    }
-  });
-  Eigen::MatrixXf lower = Eigen::MatrixXf::Zero(k, k);
-  for (const auto& part : partial) lower += part;
-  *gram = lower.selfadjointView<Eigen::Lower>();
-}
-
-// Explicit half-sweep (ALS-WR; Spark MLlib's ALS.computeFactors with its
-// CholeskySolver). Row u with ratings r_ui, i in I(u), n_u = |I(u)|, solves
-//
-//   min_z  sum_i (r_ui - mu - c_i - z . a_i)^2 + lambda n_u |z|^2
-//   =>     (sum_i a_i a_i^T + lambda n_u I) z = sum_i (r_ui - mu - c_i) a_i
-//
-// Without biases a_i = y_i, z = x_u and mu = c_i = 0 (Spark exactly). With
-// biases the other side carries a constant column, a_i = [y_i; 1], so z =
-// [x_u; b_u] solves factors and bias together; mu is the global mean and c_i
-// the other side's (fixed) bias. The bias is regularised like the factors.
-void SolveExplicitRows(const CsrMatrix& m, const FactorMatrix& other, const float* other_bias,
-                       float mu, float lambda, int threads, std::vector<Workspace>& workspaces,
-                       FactorMatrix* own, float* own_bias) {
-  const Index k = own->cols();
-  ParallelFor(m.rows, threads, kRowsPerTask, [&](uint64_t begin, uint64_t end, int worker) {
-    Workspace& ws = workspaces[static_cast<size_t>(worker)];
-    for (uint64_t row = begin; row < end; ++row) {
-      const uint64_t lo = m.indptr[row], hi = m.indptr[row + 1];
-      if (lo == hi) {  // nothing observed: the regulariser alone says zero
-        own->row(static_cast<Index>(row)).setZero();
-        if (own_bias != nullptr) own_bias[row] = 0.0f;
-        continue;
-      }
-      ws.a.setZero();
-      ws.b.setZero();
-      for (uint64_t start = lo; start < hi; start += kGatherRows) {
-        const Index count = static_cast<Index>(std::min<uint64_t>(kGatherRows, hi - start));
-        for (Index j = 0; j < count; ++j) {
-          const uint32_t col = m.indices[start + static_cast<uint64_t>(j)];
-          float target = m.values[start + static_cast<uint64_t>(j)] - mu;
-          if (other_bias != nullptr) target -= other_bias[col];
-          ws.gathered.row(j) = other.row(col);
-          ws.b.noalias() += target * other.row(col).transpose();
-        }
-        ws.a.selfadjointView<Eigen::Lower>().rankUpdate(ws.gathered.topRows(count).transpose());
-      }
-      ws.a.diagonal().array() += lambda * static_cast<float>(hi - lo);
-      SolveSymmetric(ws);
-      own->row(static_cast<Index>(row)) = ws.x.head(k).transpose();
-      if (own_bias != nullptr) own_bias[row] = ws.x[k];
-    }
-  });
-}
-
-// Implicit half-sweep (Hu, Koren, Volinsky 2008). With confidence
-// c_ui = 1 + alpha |r_ui| (1 where nothing was observed) and preference
-// p_ui = [r_ui > 0], row u solves
-//
-//   (YtY + Yt (C_u - I) Y + lambda I) x_u = Yt C_u p(u)
-//
-// YtY + lambda I is shared by all rows (computed once per half-sweep as
-// `gram_reg`); only the observed items add to it, so a row costs
-// O(n_u k^2 + k^3) exactly (Cholesky) or O(cg_steps (n_u k + k^2)) with
-// conjugate gradient.
-void SolveImplicitCholeskyRows(const CsrMatrix& m, const FactorMatrix& other,
-                               const Eigen::MatrixXf& gram_reg, float alpha, int threads,
-                               std::vector<Workspace>& workspaces, FactorMatrix* own) {
-  ParallelFor(m.rows, threads, kRowsPerTask, [&](uint64_t begin, uint64_t end, int worker) {
-    Workspace& ws = workspaces[static_cast<size_t>(worker)];
-    for (uint64_t row = begin; row < end; ++row) {
-      const uint64_t lo = m.indptr[row], hi = m.indptr[row + 1];
-      if (lo == hi) {
-        own->row(static_cast<Index>(row)).setZero();
-        continue;
-      }
-      ws.a = gram_reg;
-      ws.b.setZero();
-      for (uint64_t start = lo; start < hi; start += kGatherRows) {
-        const Index count = static_cast<Index>(std::min<uint64_t>(kGatherRows, hi - start));
-        for (Index j = 0; j < count; ++j) {
-          const uint32_t col = m.indices[start + static_cast<uint64_t>(j)];
-          const float value = m.values[start + static_cast<uint64_t>(j)];
-          const float extra = alpha * std::fabs(value);  // c - 1
-          // rankUpdate adds g g^T, so scale the row by sqrt(c - 1).
-          ws.gathered.row(j) = std::sqrt(extra) * other.row(col);
-          if (value > 0) ws.b.noalias() += (1.0f + extra) * other.row(col).transpose();
-        }
-        ws.a.selfadjointView<Eigen::Lower>().rankUpdate(ws.gathered.topRows(count).transpose());
-      }
-      SolveSymmetric(ws);
-      own->row(static_cast<Index>(row)) = ws.x.transpose();
-    }
-  });
-}
-
-// Conjugate gradient on the same system,
-//
-//   (YtY + Yt (C_u - I) Y + lambda I) x_u = Yt C_u p(u),
-//
-// as benfred/implicit's least_squares_cg: warm-started from the current x_u
-// and stopped after cg_steps steps; A p is evaluated as
-// (YtY + lambda I) p + sum_i (c_ui - 1) (y_i . p) y_i without forming A.
-void SolveImplicitCgRows(const CsrMatrix& m, const FactorMatrix& other,
-                         const Eigen::MatrixXf& gram_reg, float alpha, uint32_t cg_steps,
-                         int threads, std::vector<Workspace>& workspaces, FactorMatrix* own) {
-  const Index k = own->cols();
-  ParallelFor(m.rows, threads, kRowsPerTask, [&](uint64_t begin, uint64_t end, int worker) {
-    Workspace& ws = workspaces[static_cast<size_t>(worker)];
-    for (uint64_t row = begin; row < end; ++row) {
-      const uint64_t lo = m.indptr[row], hi = m.indptr[row + 1];
-      Eigen::Map<Eigen::VectorXf> x(own->row(static_cast<Index>(row)).data(), k);
-      if (lo == hi) {
-        x.setZero();
-        continue;
-      }
-      // r = b - A x
-      ws.r.noalias() = gram_reg * x;
-      ws.r = -ws.r;
-      for (uint64_t n = lo; n < hi; ++n) {
-        const auto y = other.row(m.indices[n]);
-        const float value = m.values[n];
-        const float extra = alpha * std::fabs(value);
-        const float target = value > 0 ? 1.0f + extra : 0.0f;
-        ws.r.noalias() += (target - extra * y.dot(x)) * y.transpose();
-      }
-      ws.p = ws.r;
-      float rs_old = ws.r.squaredNorm();
-      if (rs_old < 1e-20f) continue;
-      for (uint32_t step = 0; step < cg_steps; ++step) {
-        ws.ap.noalias() = gram_reg * ws.p;
-        for (uint64_t n = lo; n < hi; ++n) {
-          const auto y = other.row(m.indices[n]);
-          const float extra = alpha * std::fabs(m.values[n]);
-          ws.ap.noalias() += (extra * y.dot(ws.p)) * y.transpose();
-        }
-        const float step_size = rs_old / ws.p.dot(ws.ap);
-        x.noalias() += step_size * ws.p;
-        ws.r.noalias() -= step_size * ws.ap;
-        const float rs_new = ws.r.squaredNorm();
-        if (rs_new < 1e-20f) break;
-        ws.p = ws.r + (rs_new / rs_old) * ws.p;
-        rs_old = rs_new;
-      }
-    }
-  });
-}
 
 Status ValidateMatrix(const CsrMatrix& m) {
   if (m.rows == 0 || m.cols == 0) {
@@ -278,41 +89,32 @@ struct AlsTrainer::Impl {
   CsrMatrix item_users;
   int threads = 1;
   FactorModel model;
-  std::vector<Workspace> workspaces;
-  FactorMatrix augmented;  // other side plus a constant-1 column (explicit with biases)
-  Eigen::MatrixXf gram;    // implicit: other side's YtY + lambda I
+  std::vector<row_solver::Workspace> workspaces;
+  Eigen::MatrixXf gram;  // implicit: other side's YtY + lambda I
   uint32_t iteration = 0;
 
   const AlsOptions& options() const { return model.params; }
 
-  // Explicit with biases: the other side gets a constant column (see
-  // SolveExplicitRows); otherwise it is used as is.
-  const FactorMatrix& OtherSide(const FactorMatrix& factors) {
-    if (!model.has_biases()) return factors;
-    const Index k = factors.cols();
-    augmented.resize(factors.rows(), k + 1);
-    augmented.leftCols(k) = factors;
-    augmented.col(k).setOnes();
-    return augmented;
-  }
-
+  // One half-sweep: every row of m against the fixed other side (see
+  // row_solver.h for the normal equations of each mode).
   void Update(const CsrMatrix& m, const FactorMatrix& other, const Eigen::VectorXf& other_bias,
               FactorMatrix* own, Eigen::VectorXf* own_bias) {
     const AlsOptions& o = options();
-    if (!o.implicit) {
-      const bool biased = model.has_biases();
-      SolveExplicitRows(m, OtherSide(other), biased ? other_bias.data() : nullptr,
-                        biased ? model.global_bias : 0.0f, o.regularization, threads, workspaces,
-                        own, biased ? own_bias->data() : nullptr);
-      return;
+    const bool biased = model.has_biases();
+    row_solver::HalfSweep sweep;
+    sweep.other = &other;
+    sweep.options = &o;
+    if (biased) {
+      sweep.other_bias = other_bias.data();
+      sweep.mu = model.global_bias;
     }
-    ComputeGram(other, threads, &gram);
-    gram.diagonal().array() += o.regularization;
-    if (o.implicit_solver == ImplicitSolver::kCholesky) {
-      SolveImplicitCholeskyRows(m, other, gram, o.alpha, threads, workspaces, own);
-    } else {
-      SolveImplicitCgRows(m, other, gram, o.alpha, o.cg_steps, threads, workspaces, own);
+    if (o.implicit) {
+      ComputeGram(other, threads, &gram);
+      gram.diagonal().array() += o.regularization;
+      sweep.gram_reg = &gram;
     }
+    row_solver::SolveRows(m, 0, m.rows, sweep, threads, workspaces, own,
+                          biased ? own_bias->data() : nullptr);
   }
 };
 
@@ -402,16 +204,18 @@ IterationStats AlsTrainer::ComputeLoss() const {
   IterationStats stats;
 
   if (!o.implicit) {
-    ParallelFor(m.rows, threads, kRowsPerTask * 4, [&](uint64_t begin, uint64_t end, int) {
-      for (uint64_t u = begin; u < end; ++u) {
-        double sse = 0;
-        for (uint64_t n = m.indptr[u]; n < m.indptr[u + 1]; ++n) {
-          const double err = m.values[n] - model.Predict(static_cast<uint32_t>(u), m.indices[n]);
-          sse += err * err;
-        }
-        row_loss[u] = sse;
-      }
-    });
+    ParallelFor(m.rows, threads, row_solver::kRowsPerTask * 4,
+                [&](uint64_t begin, uint64_t end, int) {
+                  for (uint64_t u = begin; u < end; ++u) {
+                    double sse = 0;
+                    for (uint64_t n = m.indptr[u]; n < m.indptr[u + 1]; ++n) {
+                      const double err =
+                          m.values[n] - model.Predict(static_cast<uint32_t>(u), m.indices[n]);
+                      sse += err * err;
+                    }
+                    row_loss[u] = sse;
+                  }
+                });
     double sse = 0;
     for (double v : row_loss) sse += v;
     // Regulariser of ALS-WR: lambda * sum_u n_u |z_u|^2 + lambda * sum_i n_i |z_i|^2.
@@ -439,25 +243,26 @@ IterationStats AlsTrainer::ComputeLoss() const {
   Eigen::MatrixXf gram;
   ComputeGram(model.item_factors, threads, &gram);
   std::vector<double> row_confidence(m.rows, 0.0);
-  ParallelFor(m.rows, threads, kRowsPerTask * 4, [&](uint64_t begin, uint64_t end, int) {
-    Eigen::VectorXf gx(gram.rows());
-    for (uint64_t u = begin; u < end; ++u) {
-      const auto x = model.user_factors.row(static_cast<Index>(u));
-      gx.noalias() = gram * x.transpose();
-      double loss = x.dot(gx);
-      double confidence = 0;
-      for (uint64_t n = m.indptr[u]; n < m.indptr[u + 1]; ++n) {
-        const double value = m.values[n];
-        const double c = 1.0 + o.alpha * std::fabs(value);
-        const double p = value > 0 ? 1.0 : 0.0;
-        const double s = x.dot(model.item_factors.row(m.indices[n]));
-        loss += c * (p - s) * (p - s) - s * s;
-        confidence += c;
-      }
-      row_loss[u] = loss;
-      row_confidence[u] = confidence;
-    }
-  });
+  ParallelFor(m.rows, threads, row_solver::kRowsPerTask * 4,
+              [&](uint64_t begin, uint64_t end, int) {
+                Eigen::VectorXf gx(gram.rows());
+                for (uint64_t u = begin; u < end; ++u) {
+                  const auto x = model.user_factors.row(static_cast<Index>(u));
+                  gx.noalias() = gram * x.transpose();
+                  double loss = x.dot(gx);
+                  double confidence = 0;
+                  for (uint64_t n = m.indptr[u]; n < m.indptr[u + 1]; ++n) {
+                    const double value = m.values[n];
+                    const double c = 1.0 + o.alpha * std::fabs(value);
+                    const double p = value > 0 ? 1.0 : 0.0;
+                    const double s = x.dot(model.item_factors.row(m.indices[n]));
+                    loss += c * (p - s) * (p - s) - s * s;
+                    confidence += c;
+                  }
+                  row_loss[u] = loss;
+                  row_confidence[u] = confidence;
+                }
+              });
   double loss = 0, confidence = 0;
   for (uint32_t u = 0; u < m.rows; ++u) {
     loss += row_loss[u];

@@ -1,55 +1,21 @@
 #include "reco/fold_in.h"
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
 #include <string>
+
+#include "row_solver.h"
 
 namespace reco {
 namespace {
 
 using Eigen::Index;
 
-// Item rows copied into a contiguous block before each rank-k update, as
-// the trainer does; bounds the scratch however many events a user has.
-constexpr Index kGatherRows = 128;
-
 // Per-thread scratch, so SolveUser is const and allocation-free once warm.
-// Resizing to the size it already has is a no-op in Eigen.
-struct Scratch {
-  Eigen::MatrixXf a;
-  Eigen::VectorXf b;
-  Eigen::VectorXf x;
-  FactorMatrix gathered;  // row-major like the trainer's, for the same rounding
-  Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt;
-  Eigen::LDLT<Eigen::MatrixXf, Eigen::Lower> ldlt;
-
-  void Resize(Index d) {
-    a.resize(d, d);
-    b.resize(d);
-    x.resize(d);
-    gathered.resize(kGatherRows, d);
-  }
-};
-
-Scratch& ThreadScratch(Index d) {
-  thread_local Scratch scratch;
-  scratch.Resize(d);
-  return scratch;
-}
-
-// a x = b for symmetric a (lower triangle read), as the trainer solves it:
-// LLT when a is positive definite (lambda > 0), LDLT for the semidefinite
-// case lambda = 0 with few events.
-void SolveSymmetric(Scratch& s) {
-  s.llt.compute(s.a);
-  if (s.llt.info() == Eigen::Success) {
-    s.x = s.b;
-    s.llt.solveInPlace(s.x);
-    return;
-  }
-  s.ldlt.compute(s.a);
-  s.x = s.ldlt.solve(s.b);
+row_solver::Workspace& ThreadWorkspace(Index d) {
+  thread_local row_solver::Workspace workspace;
+  workspace.Resize(d);
+  return workspace;
 }
 
 }  // namespace
@@ -64,23 +30,14 @@ FoldIn::FoldIn(const FactorModel& model) : model_(model), model_status_(model.Va
     return;
   }
   if (model.kind == ModelKind::kImplicit) {
-    const Index k = model.factors();
-    gram_reg_ = Eigen::MatrixXf::Zero(k, k);
-    gram_reg_.selfadjointView<Eigen::Lower>().rankUpdate(model.item_factors.transpose());
+    // As the trainer sums it, so the solve matches its user half-sweep.
+    row_solver::ComputeGram(model.item_factors, /*threads=*/1, &gram_reg_);
     gram_reg_.diagonal().array() += model.params.regularization;
   }
 }
 
-// The normal equations, restated from the trainer (src/model/als.cc).
-//
-// Explicit (ALS-WR): with ratings r_i over the user's items I, n = |I|,
-//   (sum_i a_i a_i^T + lambda n I) z = sum_i (r_i - mu - c_i) a_i
-// where a_i = y_i, z = x_u, mu = c_i = 0 without biases, and with biases
-// a_i = [y_i; 1], z = [x_u; b_u], mu the global bias, c_i the item bias.
-//
-// Implicit (Hu, Koren, Volinsky): with c_i = 1 + alpha |r_i|, p_i = [r_i > 0],
-//   (YtY + lambda I + sum_i (c_i - 1) y_i y_i^T) x_u = sum_i c_i p_i y_i,
-// where YtY + lambda I is gram_reg_, computed once in the constructor.
+// The solve is the trainer's own row solve (row_solver.h, which states the
+// normal equations); implicit models always use the exact (Cholesky) one.
 Status FoldIn::SolveUser(std::span<const uint32_t> items, std::span<const float> values,
                          float* out_factors, float* out_bias) const {
   if (!model_status_.ok()) return model_status_;
@@ -111,58 +68,26 @@ Status FoldIn::SolveUser(std::span<const uint32_t> items, std::span<const float>
   }
 
   const FactorMatrix& y = model_.item_factors;
-  const Index n = static_cast<Index>(items.size());
   const AlsOptions& params = model_.params;
   float bias = 0.0f;
-
   if (model_.kind == ModelKind::kExplicit) {
     const bool biased = model_.has_biases();
-    const Index d = k + (biased ? 1 : 0);
-    Scratch& s = ThreadScratch(d);
-    s.a.setZero();
-    s.b.setZero();
-    for (Index start = 0; start < n; start += kGatherRows) {
-      const Index count = std::min(kGatherRows, n - start);
-      for (Index j = 0; j < count; ++j) {
-        const uint32_t item = items[static_cast<size_t>(start + j)];
-        float target = values[static_cast<size_t>(start + j)];
-        if (biased) {
-          target -= model_.global_bias + model_.item_bias[item];
-          s.gathered(j, k) = 1.0f;
-        }
-        s.gathered.row(j).head(k) = y.row(item);
-        s.b.noalias() += target * s.gathered.row(j).transpose();
-      }
-      s.a.selfadjointView<Eigen::Lower>().rankUpdate(s.gathered.topRows(count).transpose());
-    }
-    s.a.diagonal().array() += params.regularization * static_cast<float>(n);
-    SolveSymmetric(s);
-    if (!s.x.allFinite()) {
+    row_solver::Workspace& ws = ThreadWorkspace(k + (biased ? 1 : 0));
+    row_solver::SolveExplicitRow(items, values, y, biased ? model_.item_bias.data() : nullptr,
+                                 biased ? model_.global_bias : 0.0f, params.regularization, ws,
+                                 ws.p.data(), &bias);
+    if (!ws.p.head(k).allFinite() || !std::isfinite(bias)) {
       return Status::FailedPrecondition("fold-in: explicit solve gave non-finite factors");
     }
-    out = s.x.head(k);
-    if (biased) bias = s.x[k];
+    out = ws.p.head(k);
   } else {
-    Scratch& s = ThreadScratch(k);
-    s.a = gram_reg_;
-    s.b.setZero();
-    for (Index start = 0; start < n; start += kGatherRows) {
-      const Index count = std::min(kGatherRows, n - start);
-      for (Index j = 0; j < count; ++j) {
-        const uint32_t item = items[static_cast<size_t>(start + j)];
-        const float value = values[static_cast<size_t>(start + j)];
-        const float extra = params.alpha * std::fabs(value);  // c - 1
-        // rankUpdate adds g g^T, so the row is scaled by sqrt(c - 1).
-        s.gathered.row(j) = std::sqrt(extra) * y.row(item);
-        if (value > 0) s.b.noalias() += (1.0f + extra) * y.row(item).transpose();
-      }
-      s.a.selfadjointView<Eigen::Lower>().rankUpdate(s.gathered.topRows(count).transpose());
-    }
-    SolveSymmetric(s);
-    if (!s.x.allFinite()) {
+    row_solver::Workspace& ws = ThreadWorkspace(k);
+    row_solver::SolveImplicitCholeskyRow(items, values, y, gram_reg_, params.alpha, ws,
+                                         ws.p.data());
+    if (!ws.p.allFinite()) {
       return Status::FailedPrecondition("fold-in: implicit solve gave non-finite factors");
     }
-    out = s.x;
+    out = ws.p;
   }
   if (out_bias != nullptr) *out_bias = bias;
   return Status::Ok();
