@@ -77,6 +77,12 @@ class RecList {
   std::vector<RecItem> items_;
 };
 
+// One user's list, for RecommendationStore::PutUserRecsAt.
+struct UserRecs {
+  std::string_view user_id;
+  std::span<const RecItem> items;
+};
+
 // ---- Versions ---------------------------------------------------------------
 
 // A version id: 1..64 characters from [A-Za-z0-9._-]. The namespace obeys
@@ -184,6 +190,14 @@ class RecommendationStore {
   // Makes a complete version the active one (also to roll back). NotFound if
   // it does not exist or was never committed.
   Status Activate(std::string_view version);
+  // Overwrites (or adds) the lists of `lists` inside the complete `version`
+  // in ONE KvStore::Write, so a batch costs one durable commit whatever its
+  // size. This is the online refresher's write (reco/realtime.h): each list
+  // is one key, so a reader still sees a whole list from one version. The
+  // version's metadata counts are not updated. NotFound if `version` was
+  // never committed (or was deleted); InvalidArgument, with nothing written,
+  // for a bad ID or list. Same single-writer rule as the other writes.
+  Status PutUserRecsAt(std::string_view version, std::span<const UserRecs> lists);
   // Complete versions, oldest first.
   Result<std::vector<VersionMeta>> ListVersions();
   Result<VersionMeta> GetVersionMeta(std::string_view version);

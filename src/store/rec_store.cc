@@ -463,6 +463,34 @@ Status RecommendationStore::Activate(std::string_view version) {
   return Status::Ok();
 }
 
+Status RecommendationStore::PutUserRecsAt(std::string_view version,
+                                          std::span<const UserRecs> lists) {
+  RECO_RETURN_IF_ERROR(ValidateVersionId(version));
+  WriteBatch batch;
+  std::string key = DataPrefix(version) + "u/";
+  const size_t prefix_size = key.size();
+  std::string encoded;
+  for (const UserRecs& list : lists) {
+    RECO_RETURN_IF_ERROR(ValidateExternalId(list.user_id, "user"));
+    RECO_RETURN_IF_ERROR(
+        EncodeRecList(list.items, &encoded).WithContext(std::string(list.user_id)));
+    key.resize(prefix_size);
+    key.append(list.user_id);
+    batch.Put(key, encoded);
+  }
+  if (batch.empty()) return Status::Ok();
+  // Writing into a deleted or unpublished version would leave keys nothing
+  // points at (and that a later BeginVersion of the id would clear anyway).
+  std::string meta;
+  Status st = kv_->Get(MetaPrefix() + std::string(version), &meta);
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::NotFound("version " + std::string(version) +
+                            " does not exist or was never committed");
+  }
+  RECO_RETURN_IF_ERROR(st);
+  return kv_->Write(batch);
+}
+
 Result<std::vector<VersionMeta>> RecommendationStore::ListVersions() {
   std::vector<VersionMeta> versions;
   Status decode_error;
