@@ -132,6 +132,14 @@ class VersionWriter {
   // complete. Does not activate it.
   Result<VersionMeta> Commit();
 
+  // Several processes publishing one version (distributed precompute): the
+  // others write their share through RecommendationStore::JoinVersion
+  // writers and call FinishPart; the committer adds each part's counts with
+  // AddPartCounts, then Commits. A joined writer never commits and never
+  // deletes (the committer's writer cleans up an abandoned version).
+  Result<VersionMeta> FinishPart();  // flushes; the counts this writer wrote
+  void AddPartCounts(const VersionMeta& part);
+
  private:
   friend class RecommendationStore;
   VersionWriter(KvStore* kv, const RecStoreOptions* options, VersionMeta meta);
@@ -149,6 +157,7 @@ class VersionWriter {
   std::string key_;
   bool committed_ = false;
   bool failed_ = false;
+  bool joined_ = false;  // a JoinVersion writer: FinishPart, never Commit
 };
 
 class RecommendationStore {
@@ -187,6 +196,10 @@ class RecommendationStore {
   // interrupted earlier publish of the same id.
   Result<std::unique_ptr<VersionWriter>> BeginVersion(std::string_view version,
                                                       std::string_view description = {});
+  // A writer for a version that another process began with BeginVersion and
+  // will commit (see VersionWriter::FinishPart). FailedPrecondition if the
+  // version is already committed.
+  Result<std::unique_ptr<VersionWriter>> JoinVersion(std::string_view version);
   // Makes a complete version the active one (also to roll back). NotFound if
   // it does not exist or was never committed.
   Status Activate(std::string_view version);

@@ -131,7 +131,7 @@ VersionWriter::VersionWriter(KvStore* kv, const RecStoreOptions* options, Versio
 }
 
 VersionWriter::~VersionWriter() {
-  if (!committed_) {
+  if (!committed_ && !joined_) {
     // Best effort: leftovers are also cleared by the next BeginVersion of
     // this id and are never visible (no metadata record).
     (void)kv_->DeletePrefix(data_prefix_);
@@ -185,6 +185,9 @@ Status VersionWriter::Flush() {
 
 Result<VersionMeta> VersionWriter::Commit() {
   if (committed_) return Status::FailedPrecondition("version " + version() + " is committed");
+  if (joined_) {
+    return Status::FailedPrecondition("version " + version() + ": a joined writer cannot commit");
+  }
   if (failed_) return Status::FailedPrecondition("version " + version() + ": earlier write failed");
   RECO_RETURN_IF_ERROR(Flush());
   meta_.created_unix_ms = UnixMs();
@@ -195,6 +198,19 @@ Result<VersionMeta> VersionWriter::Commit() {
   }
   committed_ = true;
   return meta_;
+}
+
+Result<VersionMeta> VersionWriter::FinishPart() {
+  if (!joined_) return Status::FailedPrecondition("version " + version() + ": not a joined writer");
+  if (failed_) return Status::FailedPrecondition("version " + version() + ": earlier write failed");
+  RECO_RETURN_IF_ERROR(Flush());
+  return meta_;
+}
+
+void VersionWriter::AddPartCounts(const VersionMeta& part) {
+  meta_.user_lists += part.user_lists;
+  meta_.item_lists += part.item_lists;
+  meta_.popular_items += part.popular_items;
 }
 
 // ---- RecommendationStore ----------------------------------------------------
@@ -446,6 +462,22 @@ Result<std::unique_ptr<VersionWriter>> RecommendationStore::BeginVersion(
   meta.version = std::string(version);
   meta.description = std::string(description);
   return std::unique_ptr<VersionWriter>(new VersionWriter(kv_.get(), &options_, std::move(meta)));
+}
+
+Result<std::unique_ptr<VersionWriter>> RecommendationStore::JoinVersion(std::string_view version) {
+  RECO_RETURN_IF_ERROR(ValidateVersionId(version));
+  std::string existing;
+  Status st = kv_->Get(MetaPrefix() + std::string(version), &existing);
+  if (st.ok()) {
+    return Status::FailedPrecondition("version " + std::string(version) + " is already committed");
+  }
+  if (st.code() != Status::Code::kNotFound) return st;
+  VersionMeta meta;
+  meta.version = std::string(version);
+  auto writer =
+      std::unique_ptr<VersionWriter>(new VersionWriter(kv_.get(), &options_, std::move(meta)));
+  writer->joined_ = true;
+  return writer;
 }
 
 Status RecommendationStore::Activate(std::string_view version) {
