@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Trains a model and publishes its precomputed lists as the store's active
+# version: what the compose `train` service and the Kubernetes Job/CronJob run
+# (installed in the image as /usr/local/bin/reco-train). Safe to re-run: the
+# data set is fetched once, every run writes a new store version and activates
+# it atomically, and old versions beyond RECO_KEEP_VERSIONS are pruned.
+#
+# Environment (defaults in brackets):
+#   RECO_STORE          store URI, e.g. redis://redis:6379 (required)
+#   RECO_STATE_DIR      persistent directory for data, models, registry, events [/var/lib/reco]
+#   RECO_DATA           interactions file to train on; empty: fetch RECO_DATASET []
+#   RECO_DATASET        ml-100k | ml-1m | ml-latest-small [ml-100k]
+#   RECO_DATA_FROM      local copy of the data set to use instead of downloading []
+#   RECO_MODEL          implicit | explicit: which model is served [implicit]
+#   RECO_K              items per user list [10]
+#   RECO_KEEP_VERSIONS  inactive store versions kept for rollback [2]
+#   RECO_THREADS        worker threads, 0 = one per core [0]
+#   RECO_TRAIN_MODE     auto | pipeline | retrain [auto]
+#                       pipeline: reco pipeline (split, train, evaluate, report) + reco precompute
+#                       retrain:  reco retrain (train on data + the event log, register the model
+#                                 in the registry, precompute, activate); auto picks retrain when the
+#                                 binary has it
+#   RECO_BIN            the reco binary [reco]
+set -euo pipefail
+
+reco=${RECO_BIN:-reco}
+store=${RECO_STORE:?RECO_STORE must name the store, e.g. redis://redis:6379}
+state=${RECO_STATE_DIR:-/var/lib/reco}
+dataset=${RECO_DATASET:-ml-100k}
+data=${RECO_DATA:-}
+model=${RECO_MODEL:-implicit}
+k=${RECO_K:-10}
+keep=${RECO_KEEP_VERSIONS:-2}
+threads=${RECO_THREADS:-0}
+mode=${RECO_TRAIN_MODE:-auto}
+
+case "$model" in
+  implicit | explicit) ;;
+  *) echo "reco-train: RECO_MODEL must be implicit or explicit, not '$model'" >&2; exit 2 ;;
+esac
+case "$mode" in
+  auto)
+    mode=pipeline
+    # `reco X --help` prints the top-level help for an unknown X, so look the
+    # subcommand up in the list instead.
+    if "$reco" --help | grep -qE '^  retrain( |$)'; then mode=retrain; fi
+    ;;
+  pipeline | retrain) ;;
+  *) echo "reco-train: RECO_TRAIN_MODE must be auto, pipeline or retrain, not '$mode'" >&2; exit 2 ;;
+esac
+
+mkdir -p "$state"
+if [ -z "$data" ]; then
+  case "$dataset" in
+    ml-100k) file=u.data ;;
+    ml-1m) file=ratings.dat ;;
+    ml-latest-small) file=ratings.csv ;;
+    *) echo "reco-train: unknown RECO_DATASET '$dataset' (set RECO_DATA to a file instead)" >&2; exit 2 ;;
+  esac
+  from=()
+  if [ -n "${RECO_DATA_FROM:-}" ]; then from=(--from "$RECO_DATA_FROM"); fi
+  # Keeps a copy that still verifies against its SHA256SUMS; fetches otherwise.
+  "$reco" data fetch "$dataset" --dest "$state/data" "${from[@]}"
+  data=$state/data/$dataset/$file
+  name=$dataset
+else
+  name=$(basename "$data")
+  name=${name%.*}
+fi
+echo "reco-train: mode $mode, data $data, model $model, store $store"
+
+if [ "$mode" = retrain ]; then
+  mkdir -p "$state/events" "$state/registry"
+  "$reco" retrain --data "$data" --events "$state/events" --registry "$state/registry" --store "$store"
+else
+  out=$state/out/$name
+  "$reco" pipeline --data "$data" --out "$out" --models "$model" --k "$k" --threads "$threads"
+  "$reco" precompute --model "$out/$model-als.model" --store "$store" --k "$k" --threads "$threads"
+fi
+"$reco" store prune --store "$store" --keep "$keep"
+"$reco" store versions --store "$store"
