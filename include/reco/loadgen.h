@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,49 @@ Result<std::vector<std::string>> LoadUserIds(const std::string& path);
 // "30s", "500ms", "2m", "1.5s", "250us", "1h"; a bare number means seconds.
 Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 
+// "1:943" -> {"1", "2", ..., "943"}: integer ids for --users-range and
+// --items-range (inclusive, first <= last, at most 10 million ids).
+Result<std::vector<std::string>> ParseIdRange(std::string_view text);
+
+// The writes of a mixed workload: each load request is, with probability
+// `fraction`, a POST of one event
+//   {"user_id":U,"item_id":I,"type":TYPE,"value":V}
+// for a random user of LoadTestOptions::users (probe users excepted) and a
+// random item of `items`, instead of the GET of the URL template.
+struct WriteWorkload {
+  double fraction = 0;              // 0..1; 0 = read-only
+  std::string path = "/v1/events";  // request target, on the URL's host
+  std::string api_key;              // sent as "Authorization: Bearer KEY" when set
+  std::vector<std::string> items;   // raw ids; required when fraction > 0 or probing
+  std::string event_type = "rating";
+  // The value is an integer drawn uniformly from [value_min, value_max] (a
+  // rating for explicit models); no "value" field when with_value is false.
+  bool with_value = true;
+  int value_min = 1;
+  int value_max = 5;
+};
+
+// Event-to-fresh-list probes, on dedicated connections beside the load (so
+// they measure under it without changing it). One probe:
+//   1. GET the URL template for a probe user; take the first item of "items"
+//      (the user's best-ranked item; a user with an empty list is skipped);
+//   2. POST an event (WriteWorkload's type and value) for that user and item;
+//   3. GET the user's list again and again until the item is gone.
+// The item disappearing is the "reflects" signal: the refresher re-ranks the
+// user's unseen items, so only a list computed after the event excludes it,
+// and needs no server support. Latency runs from sending the POST to
+// receiving the first GET response without the item. Probe users are the
+// last `users` ids of LoadTestOptions::users and the load writes none of
+// their events, so no other write moves their lists.
+struct FreshnessProbeOptions {
+  int connections = 0;  // probe clients, each on its own thread; 0 = no probes
+  int users = 16;       // reserved probe users (fewer when the users list is short)
+  // A probe whose item is still listed this long after the POST is stale.
+  std::chrono::nanoseconds deadline = std::chrono::seconds(2);
+  std::chrono::nanoseconds interval{0};       // pause between a probe and the next
+  std::chrono::nanoseconds poll_interval{0};  // pause between polling GETs
+};
+
 struct LoadTestProgress {
   double elapsed_seconds = 0;  // since the start, warmup included
   bool warming_up = false;
@@ -130,8 +174,37 @@ struct LoadTestOptions {
   uint64_t max_requests = 0;
   uint64_t seed = 1;          // each connection picks users from its own stream seeded by this
   bool allow_remote = false;  // refuse non-loopback targets unless set
+  WriteWorkload writes;       // mixed workload; reads only by default
+  FreshnessProbeOptions probes;
   // Called on the caller's thread about once per second while running.
   std::function<void(const LoadTestProgress&)> on_progress;
+};
+
+// One kind of request (the GETs, or the event POSTs) in the measured window.
+struct RequestKindReport {
+  uint64_t responses = 0;
+  uint64_t non_2xx = 0;
+  std::map<int, uint64_t> statuses;  // HTTP status -> responses
+  // Socket errors and timeouts of requests of this kind (a failed connect
+  // belongs to no request kind: it is counted in the totals only).
+  uint64_t errors = 0;
+  double requests_per_second = 0;
+  LatencyHistogram latency;  // counted responses only
+};
+
+struct FreshnessReport {
+  uint64_t probes = 0;   // events seen reflected; latency has one value each
+  uint64_t stale = 0;    // still listed at the deadline
+  uint64_t skipped = 0;  // the user's list was empty
+  // The probe's POST got a non-2xx status (by status) or a socket error.
+  std::map<int, uint64_t> write_statuses;
+  uint64_t write_errors = 0;
+  // A probe GET got a non-2xx status, a socket error or an unreadable body.
+  uint64_t read_failures = 0;
+  uint64_t polls = 0;        // GETs after the POSTs, over all probes
+  LatencyHistogram latency;  // POST sent -> first response without the item
+
+  uint64_t failures() const;  // stale + POST and GET failures
 };
 
 struct LoadTestReport {
@@ -154,6 +227,12 @@ struct LoadTestReport {
   uint64_t bytes_read = 0;          // in the window
   double requests_per_second = 0;   // responses / window_seconds
   LatencyHistogram latency;         // counted responses only
+  // Mixed workloads (writes.fraction > 0): the totals above split by kind.
+  bool mixed = false;
+  RequestKindReport reads;
+  RequestKindReport writes;
+  bool probed = false;        // probes.connections > 0
+  FreshnessReport freshness;  // probes whose POST was sent inside the window
 
   uint64_t socket_errors() const {
     return connect_errors + read_errors + write_errors + timeouts + protocol_errors;

@@ -51,7 +51,15 @@ void HttpResponseParser::Reset() {
   scanned_ = 0;
   trailer_bytes_ = 0;
   header_.clear();
+  body_.clear();
   error_.clear();
+}
+
+bool HttpResponseParser::KeepBody(const char* data, size_t size) {
+  if (body_limit_ == 0) return true;
+  if (size > body_limit_ - body_.size()) return false;
+  body_.append(data, size);
+  return true;
 }
 
 HttpResponseParser::Outcome HttpResponseParser::Fail(std::string why) {
@@ -188,6 +196,7 @@ HttpResponseParser::Outcome HttpResponseParser::Feed(const char* data, size_t si
       }
       case Phase::kFixedBody: {
         const uint64_t take = std::min<uint64_t>(remaining_, size - pos);
+        if (!KeepBody(data + pos, take)) return Fail("response body over the kept limit");
         remaining_ -= take;
         pos += take;
         if (remaining_ > 0) return {State::kNeedMore, pos};
@@ -229,6 +238,7 @@ HttpResponseParser::Outcome HttpResponseParser::Feed(const char* data, size_t si
       }
       case Phase::kChunkData: {
         const uint64_t take = std::min<uint64_t>(remaining_, size - pos);
+        if (!KeepBody(data + pos, take)) return Fail("response body over the kept limit");
         remaining_ -= take;
         pos += take;
         if (remaining_ > 0) return {State::kNeedMore, pos};
@@ -248,6 +258,7 @@ HttpResponseParser::Outcome HttpResponseParser::Feed(const char* data, size_t si
         break;
       }
       case Phase::kUntilClose:
+        if (!KeepBody(data + pos, size - pos)) return Fail("response body over the kept limit");
         return {State::kNeedMore, size};
     }
   }

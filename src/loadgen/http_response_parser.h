@@ -34,6 +34,11 @@ class HttpResponseParser {
   // the close; anything else still unfinished is an error.
   State FinishOnClose();
 
+  // Keep up to `max_bytes` of each body (0, the default: discard bodies);
+  // a longer body is an error. The freshness probe reads the list it gets.
+  void set_body_limit(size_t max_bytes) { body_limit_ = max_bytes; }
+  const std::string& body() const { return body_; }
+
   bool started() const { return started_; }  // any byte of a response seen
   int status() const { return status_; }
   // false when the server asked to close (Connection: close, HTTP/1.0
@@ -55,6 +60,8 @@ class HttpResponseParser {
   };
 
   Outcome Fail(std::string why);
+  // Appends body bytes to body_ when bodies are kept; false past the limit.
+  bool KeepBody(const char* data, size_t size);
   // Interprets the complete header block in header_; sets the body phase.
   bool ParseHeaders();
 
@@ -66,6 +73,8 @@ class HttpResponseParser {
   size_t scanned_ = 0;      // header_ prefix already searched for the blank line
   size_t trailer_bytes_ = 0;
   std::string header_;  // header block, or the current chunk/trailer line
+  size_t body_limit_ = 0;
+  std::string body_;
   std::string error_;
 };
 

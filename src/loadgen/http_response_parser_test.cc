@@ -161,5 +161,39 @@ TEST(HttpResponseParserTest, ResetAllowsReuse) {
   EXPECT_EQ(p.status(), 200);
 }
 
+TEST(HttpResponseParserTest, KeepsBodiesWhenAsked) {
+  const std::string fixed = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"items\":1}";
+  const std::string chunked =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=1\r\n:1}\r\n0\r\n\r\n";
+  for (size_t step : {1, 3, 4096}) {
+    HttpResponseParser p;
+    p.set_body_limit(64);
+    EXPECT_EQ(FeedInSteps(p, fixed, step).first, State::kDone) << step;
+    EXPECT_EQ(p.body(), "{\"items\":1}") << step;
+    p.Reset();  // the limit survives a reset, the body does not
+    EXPECT_EQ(p.body(), "");
+    EXPECT_EQ(FeedInSteps(p, chunked, step).first, State::kDone) << step;
+    EXPECT_EQ(p.body(), "{\"a\":1}") << step;
+  }
+  HttpResponseParser until_close;
+  until_close.set_body_limit(64);
+  FeedInSteps(until_close, "HTTP/1.1 200 OK\r\n\r\nabc", 2);
+  EXPECT_EQ(until_close.FinishOnClose(), State::kDone);
+  EXPECT_EQ(until_close.body(), "abc");
+
+  HttpResponseParser discard;  // default: bodies are skipped, not kept
+  EXPECT_EQ(FeedInSteps(discard, fixed, 5).first, State::kDone);
+  EXPECT_EQ(discard.body(), "");
+}
+
+TEST(HttpResponseParserTest, BodyOverTheKeptLimitIsAnError) {
+  HttpResponseParser p;
+  p.set_body_limit(10);
+  const std::string fixed = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"items\":1}";
+  EXPECT_EQ(FeedInSteps(p, fixed, 4).first, State::kError);
+  EXPECT_NE(p.error().find("limit"), std::string::npos) << p.error();
+}
+
 }  // namespace
 }  // namespace reco::loadgen_internal

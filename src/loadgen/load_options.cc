@@ -261,4 +261,36 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
   return std::chrono::nanoseconds(static_cast<int64_t>(nanos));
 }
 
+Result<std::vector<std::string>> ParseIdRange(std::string_view text) {
+  constexpr int64_t kMaxIds = 10'000'000;
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("bad id range '" + std::string(text) + "': " + why +
+                                   " (expected FIRST:LAST, e.g. 1:943)");
+  };
+  const std::string_view trimmed = Trim(text);
+  const size_t colon = trimmed.find(':');
+  if (colon == std::string_view::npos) return bad("no ':'");
+  const std::string_view first_text = Trim(trimmed.substr(0, colon));
+  const std::string_view last_text = Trim(trimmed.substr(colon + 1));
+  int64_t first = 0, last = 0;
+  for (auto [part, out] : {std::pair{first_text, &first}, std::pair{last_text, &last}}) {
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), *out);
+    if (part.empty() || ec != std::errc() || end != part.data() + part.size()) {
+      return bad("'" + std::string(part) + "' is not an integer");
+    }
+  }
+  if (first > last) return bad("first is greater than last");
+  // Differences of int64 may overflow; compare in the unsigned domain.
+  if (static_cast<uint64_t>(last) - static_cast<uint64_t>(first) >= uint64_t{kMaxIds}) {
+    return bad("more than 10 million ids");
+  }
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<size_t>(last - first + 1));
+  for (int64_t id = first;; ++id) {
+    ids.push_back(std::to_string(id));
+    if (id == last) break;
+  }
+  return ids;
+}
+
 }  // namespace reco

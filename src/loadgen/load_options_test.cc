@@ -187,5 +187,17 @@ TEST_F(UsersFileTest, Errors) {
   EXPECT_NE(too_long.status().message().find("long.txt:1:"), std::string::npos);
 }
 
+TEST(LoadOptionsTest, ParseIdRange) {
+  EXPECT_EQ(*ParseIdRange("1:3"), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*ParseIdRange(" -1 : 1 "), (std::vector<std::string>{"-1", "0", "1"}));
+  EXPECT_EQ(*ParseIdRange("7:7"), (std::vector<std::string>{"7"}));
+  EXPECT_EQ(ParseIdRange("1:943")->size(), 943u);
+  for (const char* bad : {"", "5", "3:1", "a:2", "1:", ":4", "1:2x", "0:99999999999"}) {
+    auto r = ParseIdRange(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("FIRST:LAST"), std::string::npos) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace reco

@@ -23,7 +23,70 @@ struct NamedPercentile {
 constexpr NamedPercentile kPercentiles[] = {
     {"p50", "p50", 50}, {"p90", "p90", 90}, {"p99", "p99", 99}, {"p99.9", "p99_9", 99.9}};
 
+std::string FormatStatuses(const std::map<int, uint64_t>& statuses) {
+  std::string out;
+  for (const auto& [status, n] : statuses) {
+    out += fmt::format("{}{}: {}", out.empty() ? "" : ", ",
+                       status == 0 ? std::string("other") : std::to_string(status), n);
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string FormatPercentiles(const LatencyHistogram& h) {
+  std::string out;
+  for (const auto& p : kPercentiles) {
+    out += fmt::format("{} {}  ", p.label,
+                       FormatNanos(static_cast<double>(h.ValueAtPercentile(p.percentile))));
+  }
+  return out + fmt::format("max {}", FormatNanos(static_cast<double>(h.max())));
+}
+
+void FormatKind(const char* label, const RequestKindReport& k, std::string* out) {
+  out->append(fmt::format("  {:<16}{}  ({:.1f} req/s), non-2xx {}, socket errors {}\n", label,
+                          k.responses, k.requests_per_second, k.non_2xx, k.errors));
+  out->append(fmt::format("    {:<8}{}\n", "status", FormatStatuses(k.statuses)));
+  out->append(fmt::format("    {:<8}{}\n", "latency", FormatPercentiles(k.latency)));
+}
+
+nlohmann::ordered_json LatencyJson(const LatencyHistogram& h) {
+  nlohmann::ordered_json latency;
+  latency["count"] = h.count();
+  latency["mean"] = h.Mean() / 1e6;
+  latency["stdev"] = h.StdDev() / 1e6;
+  latency["min"] = static_cast<double>(h.min()) / 1e6;
+  for (const auto& p : kPercentiles) {
+    latency[p.json_key] = static_cast<double>(h.ValueAtPercentile(p.percentile)) / 1e6;
+  }
+  latency["max"] = static_cast<double>(h.max()) / 1e6;
+  return latency;
+}
+
+nlohmann::ordered_json StatusesJson(const std::map<int, uint64_t>& statuses) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [status, n] : statuses) {
+    out[status == 0 ? std::string("other") : std::to_string(status)] = n;
+  }
+  return out;
+}
+
+nlohmann::ordered_json KindJson(const RequestKindReport& k) {
+  nlohmann::ordered_json j;
+  j["requests"] = k.responses;
+  j["requests_per_second"] = k.requests_per_second;
+  j["non_2xx"] = k.non_2xx;
+  j["statuses"] = StatusesJson(k.statuses);
+  j["socket_errors"] = k.errors;
+  j["latency_ms"] = LatencyJson(k.latency);
+  return j;
+}
+
 }  // namespace
+
+uint64_t FreshnessReport::failures() const {
+  uint64_t bad_posts = write_errors;
+  for (const auto& [status, n] : write_statuses) bad_posts += n;
+  return stale + bad_posts + read_failures;
+}
 
 std::string FormatLoadTestReport(const LoadTestReport& r) {
   std::string out;
@@ -61,6 +124,22 @@ std::string FormatLoadTestReport(const LoadTestReport& r) {
                        FormatNanos(static_cast<double>(h.ValueAtPercentile(p.percentile))));
   }
   out += fmt::format("    {:<8}{}\n", "max", FormatNanos(static_cast<double>(h.max())));
+  if (r.mixed) {
+    FormatKind("Reads (GET)", r.reads, &out);
+    FormatKind("Writes (POST)", r.writes, &out);
+  }
+  if (r.probed) {
+    const FreshnessReport& f = r.freshness;
+    out += fmt::format("  {:<16}{} fresh, {} stale, {} skipped (empty list), {} polls\n",
+                       "Freshness", f.probes, f.stale, f.skipped, f.polls);
+    out += fmt::format("    {:<8}{}  (POST sent -> first GET without the item)\n", "latency",
+                       FormatPercentiles(f.latency));
+    if (f.failures() > f.stale) {
+      out +=
+          fmt::format("    {:<8}POST statuses {}, POST socket errors {}, failed GETs {}\n",
+                      "failed", FormatStatuses(f.write_statuses), f.write_errors, f.read_failures);
+    }
+  }
   return out;
 }
 
@@ -87,17 +166,24 @@ std::string LoadTestReportToJson(const LoadTestReport& r) {
                  {"protocol", r.protocol_errors}, {"total", r.socket_errors()}};
   j["connections_opened"] = r.connections_opened;
   j["bytes_read"] = r.bytes_read;
-  const LatencyHistogram& h = r.latency;
-  nlohmann::ordered_json latency;
-  latency["count"] = h.count();
-  latency["mean"] = h.Mean() / 1e6;
-  latency["stdev"] = h.StdDev() / 1e6;
-  latency["min"] = static_cast<double>(h.min()) / 1e6;
-  for (const auto& p : kPercentiles) {
-    latency[p.json_key] = static_cast<double>(h.ValueAtPercentile(p.percentile)) / 1e6;
+  j["latency_ms"] = LatencyJson(r.latency);
+  j["reads"] = KindJson(r.reads);
+  if (r.mixed) j["writes"] = KindJson(r.writes);
+  if (r.probed) {
+    const FreshnessReport& f = r.freshness;
+    nlohmann::ordered_json fj;
+    fj["signal"] = "POST sent -> first GET response whose list no longer holds the rated item";
+    fj["probes"] = f.probes;
+    fj["stale"] = f.stale;
+    fj["skipped_empty_list"] = f.skipped;
+    fj["failed_post_statuses"] = StatusesJson(f.write_statuses);
+    fj["failed_post_socket_errors"] = f.write_errors;
+    fj["failed_gets"] = f.read_failures;
+    fj["failures"] = f.failures();
+    fj["polls"] = f.polls;
+    fj["latency_ms"] = LatencyJson(f.latency);
+    j["freshness"] = fj;
   }
-  latency["max"] = static_cast<double>(h.max()) / 1e6;
-  j["latency_ms"] = latency;
   return j.dump(2) + "\n";
 }
 

@@ -14,6 +14,11 @@
 // spent waiting for a free connection or a slow server is measured (the
 // coordinated-omission correction of wrk2). A request counts when it was
 // scheduled inside the window, whenever it completes.
+//
+// Mixed workloads: each request is a GET of the URL template or, with the
+// write fraction's probability, a POST of one event; both kinds share the
+// connections and are counted apart. Freshness probes run on their own
+// blocking clients and threads (freshness_probe.h).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -27,13 +32,16 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "freshness_probe.h"
 #include "http_response_parser.h"
 #include "reco/loadgen.h"
 #include "reco/parallel.h"
 #include "reco/random.h"
+#include "request_builder.h"
 
 namespace reco {
 namespace {
@@ -42,10 +50,12 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
+using loadgen_internal::EventPostBuilder;
 using loadgen_internal::HttpResponseParser;
 
 constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr int kMaxConcurrency = 100000;
+constexpr int kMaxProbeConnections = 64;
 
 uint64_t ToNanos(Clock::duration d) {
   return d.count() <= 0 ? 0
@@ -58,6 +68,11 @@ struct RunPlan {
   const LoadTestOptions* options;
   tcp::endpoint endpoint;
   std::vector<std::string> encoded_users;
+  // Mixed workload: POST an event with probability write_fraction, for a
+  // user of write_users (raw ids: they go into a JSON body) and an item.
+  double write_fraction = 0;
+  std::vector<std::string> write_users;
+  const EventPostBuilder* post_builder = nullptr;
   int threads = 1;
   bool open_loop = false;
   TimePoint start;
@@ -68,7 +83,20 @@ struct RunPlan {
   std::atomic<uint64_t>* claims = nullptr;  // requests left, when max_requests > 0
 };
 
+// Statuses 100..599 by value; index 0 holds anything else.
+using StatusCounts = std::array<uint64_t, 600>;
+
+struct KindStats {
+  LatencyHistogram latency;
+  uint64_t responses = 0;
+  uint64_t non_2xx = 0;
+  uint64_t errors = 0;
+  StatusCounts statuses{};
+};
+
 struct ThreadStats {
+  KindStats reads;
+  KindStats writes;
   LatencyHistogram latency;
   uint64_t responses = 0;
   uint64_t non_2xx = 0;
@@ -118,6 +146,8 @@ class Connection {
   void Read();
   void OnResponse();
   void OnFailure(uint64_t ThreadStats::*counter);
+  // The request in flight (if any) failed: charge it to its kind.
+  void CountKindError(bool counts);
   void CloseSocket();
 
   LoadThread* owner_;
@@ -125,12 +155,14 @@ class Connection {
   asio::steady_timer backoff_timer_;
   std::unique_ptr<char[]> read_buffer_{new char[kReadBufferBytes]};
   std::string request_;
+  std::string body_scratch_;
   HttpResponseParser parser_;
   SplitMix64 rng_;
   State state_ = State::kIdle;
   uint64_t generation_ = 0;  // bumped on close; stale handlers compare it
   bool has_request_ = false;
   bool measured_ = false;
+  bool is_write_ = false;  // the request in flight is an event POST
   TimePoint latency_start_;
   TimePoint op_start_;
   Clock::duration backoff_{};
@@ -247,16 +279,26 @@ void Connection::Connect() {
 void Connection::Send() {
   const RunPlan& plan = owner_->plan();
   request_.clear();
-  request_.append("GET ");
-  const std::string empty;
-  // Modulo bias is below n / 2^64: irrelevant for any users file.
-  const std::string& user = plan.encoded_users.empty()
-                                ? empty
-                                : plan.encoded_users[rng_.Below(plan.encoded_users.size())];
-  plan.options->url.AppendTarget(user, &request_);
-  request_.append(" HTTP/1.1\r\nHost: ");
-  request_.append(plan.options->url.host_header);
-  request_.append("\r\n\r\n");
+  // 53 random bits against the fraction: exact for any fraction a flag can say.
+  is_write_ = plan.write_fraction > 0 &&
+              static_cast<double>(rng_.Next() >> 11) * 0x1.0p-53 < plan.write_fraction;
+  if (is_write_) {
+    const WriteWorkload& w = plan.options->writes;
+    const std::string& user = plan.write_users[rng_.Below(plan.write_users.size())];
+    const std::string& item = w.items[rng_.Below(w.items.size())];
+    std::optional<int> value;
+    if (w.with_value) {
+      value = w.value_min +
+              static_cast<int>(rng_.Below(static_cast<uint64_t>(w.value_max - w.value_min) + 1));
+    }
+    plan.post_builder->Append(user, item, value, &body_scratch_, &request_);
+  } else {
+    const std::string empty;
+    const std::string& user = plan.encoded_users.empty()
+                                  ? empty
+                                  : plan.encoded_users[rng_.Below(plan.encoded_users.size())];
+    loadgen_internal::AppendGetRequest(plan.options->url, user, &request_);
+  }
 
   state_ = State::kWriting;
   op_start_ = Clock::now();
@@ -311,6 +353,11 @@ void Connection::OnResponse() {
     const int cls = status >= 100 && status < 600 ? status / 100 : 0;
     ++s.status_classes[static_cast<size_t>(cls)];
     if (cls != 2) ++s.non_2xx;
+    KindStats& kind = is_write_ ? s.writes : s.reads;
+    kind.latency.Record(ToNanos(now - latency_start_));
+    ++kind.responses;
+    ++kind.statuses[cls == 0 ? 0 : static_cast<size_t>(status)];
+    if (cls != 2) ++kind.non_2xx;
   }
   owner_->CountResponse();
   has_request_ = false;
@@ -319,8 +366,16 @@ void Connection::OnResponse() {
   owner_->Next(this);
 }
 
+void Connection::CountKindError(bool counts) {
+  const bool sent = state_ == State::kWriting || state_ == State::kReading;
+  if (!counts || !has_request_ || !sent) return;
+  ++(is_write_ ? owner_->stats().writes : owner_->stats().reads).errors;
+}
+
 void Connection::OnFailure(uint64_t ThreadStats::*counter) {
-  owner_->CountError(counter, owner_->Counts(*this, Clock::now()));
+  const bool counts = owner_->Counts(*this, Clock::now());
+  owner_->CountError(counter, counts);
+  CountKindError(counts);
   has_request_ = false;
   CloseSocket();
   state_ = State::kIdle;
@@ -328,7 +383,9 @@ void Connection::OnFailure(uint64_t ThreadStats::*counter) {
 }
 
 void Connection::TimeOut() {
-  owner_->CountError(&ThreadStats::timeouts, owner_->Counts(*this, Clock::now()));
+  const bool counts = owner_->Counts(*this, Clock::now());
+  owner_->CountError(&ThreadStats::timeouts, counts);
+  CountKindError(counts);
   has_request_ = false;
   CloseSocket();
   state_ = State::kIdle;
@@ -479,7 +536,10 @@ void LoadThread::OnWindowEnd() {
 
 void LoadThread::OnDrainEnd() {
   for (auto& c : connections_) {
-    if (c->has_request() && c->request_measured()) CountError(&ThreadStats::timeouts, true);
+    if (c->has_request() && c->request_measured()) {
+      CountError(&ThreadStats::timeouts, true);
+      c->CountKindError(true);
+    }
   }
   for (uint64_t k = next_sent_; k < next_due_; ++k) {
     if (ScheduledTime(k) >= plan_.warmup_end) CountError(&ThreadStats::timeouts, true);
@@ -524,6 +584,51 @@ Status CheckOptions(const LoadTestOptions& o) {
   if (o.url.target_parts.empty()) return Status::InvalidArgument("no URL");
   if (o.url.has_user_placeholder() && o.users.empty()) {
     return Status::InvalidArgument("the URL has {user} but no user ids were given");
+  }
+  const WriteWorkload& w = o.writes;
+  if (!(w.fraction >= 0 && w.fraction <= 1)) {
+    return Status::InvalidArgument("write fraction must be between 0 and 1");
+  }
+  const bool probing = o.probes.connections > 0;
+  if (o.probes.connections < 0 || o.probes.connections > kMaxProbeConnections) {
+    return Status::InvalidArgument("probe connections must be in 0.." +
+                                   std::to_string(kMaxProbeConnections));
+  }
+  if (w.fraction > 0 || probing) {
+    if (w.items.empty()) return Status::InvalidArgument("writes need item ids (--items-from)");
+    if (w.path.empty() || w.path[0] != '/') {
+      return Status::InvalidArgument("write path must start with '/': '" + w.path + "'");
+    }
+    for (const std::string* field : {&w.path, &w.api_key, &w.event_type}) {
+      for (char c : *field) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) {
+          return Status::InvalidArgument(
+              "write path, API key and event type must be printable ASCII without spaces");
+        }
+      }
+    }
+    if (w.event_type.empty()) return Status::InvalidArgument("event type must not be empty");
+    if (w.with_value && w.value_min > w.value_max) {
+      return Status::InvalidArgument("event value range is empty (min > max)");
+    }
+    if (o.users.empty()) return Status::InvalidArgument("writes need user ids (--users-from)");
+  }
+  if (probing) {
+    if (!o.url.has_user_placeholder()) {
+      return Status::InvalidArgument("freshness probes need a URL with {user}");
+    }
+    if (o.probes.users < 1) return Status::InvalidArgument("probes need at least one user");
+    if (o.probes.deadline.count() <= 0) {
+      return Status::InvalidArgument("probe deadline must be positive");
+    }
+    if (o.probes.interval.count() < 0 || o.probes.poll_interval.count() < 0) {
+      return Status::InvalidArgument("probe intervals must not be negative");
+    }
+    if (w.fraction > 0 && o.users.size() < 2) {
+      return Status::InvalidArgument(
+          "writes with probes need at least 2 users (probe users get no load writes)");
+    }
   }
   if (!o.allow_remote && !IsLoopbackHost(o.url.host)) {
     return Status::InvalidArgument("refusing to load non-loopback host '" + o.url.host +
@@ -577,6 +682,27 @@ Status ProbeConnect(const tcp::endpoint& endpoint, Clock::duration timeout) {
   return Status::Ok();
 }
 
+void MergeKind(const KindStats& from, RequestKindReport* to) {
+  to->latency.Merge(from.latency);
+  to->responses += from.responses;
+  to->non_2xx += from.non_2xx;
+  to->errors += from.errors;
+  for (size_t status = 0; status < from.statuses.size(); ++status) {
+    if (from.statuses[status] > 0) to->statuses[static_cast<int>(status)] += from.statuses[status];
+  }
+}
+
+void MergeFreshness(const FreshnessReport& from, FreshnessReport* to) {
+  to->probes += from.probes;
+  to->stale += from.stale;
+  to->skipped += from.skipped;
+  for (const auto& [status, n] : from.write_statuses) to->write_statuses[status] += n;
+  to->write_errors += from.write_errors;
+  to->read_failures += from.read_failures;
+  to->polls += from.polls;
+  to->latency.Merge(from.latency);
+}
+
 }  // namespace
 
 Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
@@ -597,6 +723,25 @@ Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
   }
   std::atomic<uint64_t> claims{options.max_requests};
   if (!plan.open_loop && options.max_requests > 0) plan.claims = &claims;
+
+  // The last `probe_users` ids are the probes'; load writes leave them alone.
+  const bool probing = options.probes.connections > 0;
+  const size_t probe_users =
+      !probing ? 0
+               : std::min<size_t>(
+                     static_cast<size_t>(options.probes.users),
+                     options.writes.fraction > 0 ? options.users.size() - 1 : options.users.size());
+  const size_t first_probe_user = options.users.size() - probe_users;
+  std::optional<EventPostBuilder> post_builder;
+  if (options.writes.fraction > 0 || probing) {
+    post_builder.emplace(options.url, options.writes);
+    plan.post_builder = &*post_builder;
+  }
+  if (options.writes.fraction > 0) {
+    plan.write_fraction = options.writes.fraction;
+    plan.write_users.assign(options.users.begin(),
+                            options.users.begin() + static_cast<ptrdiff_t>(first_probe_user));
+  }
 
   std::vector<LiveCounters> live(static_cast<size_t>(plan.threads));
   std::vector<std::unique_ptr<LoadThread>> workers;
@@ -627,6 +772,34 @@ Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
     });
   }
 
+  std::atomic<bool> load_done{false};
+  std::vector<FreshnessReport> probe_reports(static_cast<size_t>(options.probes.connections));
+  std::vector<std::thread> probe_threads;
+  loadgen_internal::ProbePlan probe_plan;
+  if (probing) {
+    probe_plan.address = endpoint.data();
+    probe_plan.address_size = static_cast<socklen_t>(endpoint.size());
+    probe_plan.url = &options.url;
+    probe_plan.writes = &options.writes;
+    probe_plan.options = &options.probes;
+    probe_plan.post_builder = plan.post_builder;
+    for (size_t i = first_probe_user; i < options.users.size(); ++i) {
+      probe_plan.raw_users.push_back(options.users[i]);
+      probe_plan.encoded_users.push_back(plan.encoded_users[i]);
+    }
+    probe_plan.warmup_end = plan.warmup_end;
+    probe_plan.window_end = plan.window_end;
+    probe_plan.timeout = plan.timeout;
+    probe_plan.stop = &load_done;
+    for (int i = 0; i < options.probes.connections; ++i) {
+      probe_threads.emplace_back([&, i] {
+        loadgen_internal::ProbePlan mine = probe_plan;
+        mine.seed = options.seed ^ (0xD1B54A32D192ED03ULL * (uint64_t(i) + 1));
+        probe_reports[static_cast<size_t>(i)] = loadgen_internal::RunFreshnessProbes(mine);
+      });
+    }
+  }
+
   uint64_t last_responses = 0;
   TimePoint last_tick = plan.start;
   {
@@ -652,12 +825,16 @@ Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
     }
   }
   for (auto& t : pool) t.join();
+  load_done.store(true, std::memory_order_relaxed);
+  for (auto& t : probe_threads) t.join();
 
   LoadTestReport report;
   report.open_loop = plan.open_loop;
   report.rate = options.rate;
   report.concurrency = options.concurrency;
   report.threads = plan.threads;
+  report.mixed = plan.write_fraction > 0;
+  report.probed = probing;
   {
     std::ostringstream where;
     where << endpoint;
@@ -681,7 +858,10 @@ Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
     report.connections_opened += s.connections_opened;
     report.bytes_read += s.bytes_read;
     finished = std::max(finished, s.finished);
+    MergeKind(s.reads, &report.reads);
+    MergeKind(s.writes, &report.writes);
   }
+  for (const FreshnessReport& p : probe_reports) MergeFreshness(p, &report.freshness);
   // Open loop measures the nominal window (the schedule is time-based);
   // closed loop the time the window actually lasted (shorter when a request
   // limit ended the run early).
@@ -689,8 +869,12 @@ Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
       plan.open_loop ? plan.window_end : std::min(finished, plan.window_end);
   report.window_seconds =
       std::max(0.0, std::chrono::duration<double>(window_end - plan.warmup_end).count());
-  report.requests_per_second =
-      report.window_seconds > 0 ? static_cast<double>(report.responses) / report.window_seconds : 0;
+  auto per_second = [&](uint64_t n) {
+    return report.window_seconds > 0 ? static_cast<double>(n) / report.window_seconds : 0;
+  };
+  report.requests_per_second = per_second(report.responses);
+  report.reads.requests_per_second = per_second(report.reads.responses);
+  report.writes.requests_per_second = per_second(report.writes.responses);
   if (report.connections_opened == 0) {
     return Status::Unavailable("no connection to " + report.target + " succeeded during the run (" +
                                std::to_string(report.connect_errors) + " connect errors)");
