@@ -10,9 +10,15 @@
 //   <dir>/versions/<version>/meta.json         see RegisterOptions
 //   <dir>/activations.log                      "<unix_ms> <version>\n" per
 //                                              activation; the last line is active
+//   <dir>/tmp/                                 versions being written
 //
-// A version directory is written under a temporary name and renamed into
-// place, so List never sees a half-written model. Formats: docs/formats.md.
+// A version directory is written under tmp/, its files fsynced, and renamed
+// into versions/ (never over an existing one), so List never sees a
+// half-written model. Formats: docs/formats.md, section "Model registry".
+//
+// Threading: one ModelRegistry may be used from several threads; several
+// processes may share a directory (registering distinct versions, appending
+// activations under an flock).
 #pragma once
 
 #include <cstdint>
@@ -28,17 +34,27 @@
 
 namespace reco {
 
-// Writes / reads a CsrMatrix (with checksum) as interactions.rcsr.
+// Writes / reads a CsrMatrix (with checksum) as interactions.rcsr. Load
+// verifies magic, version, size, checksum and the CSR invariants (indptr
+// monotone, column indices strictly increasing and < cols, values finite):
+// Corruption naming the file otherwise, NotFound when it does not exist.
 Status SaveInteractions(const CsrMatrix& matrix, const std::string& path);
 Result<CsrMatrix> LoadInteractions(const std::string& path);
+
+// The training-data hash recorded in meta.json: XXH3-128 (32 lowercase hex
+// digits) over the interactions sorted by (external user ID, external item
+// ID), each as u32 length + user ID, u32 length + item ID, f32 value (all
+// little-endian). It depends on neither the input order nor the dense
+// indices, so the same data loaded twice hashes the same.
+std::string TrainingDataHash(const CsrMatrix& interactions, const IdMap& users, const IdMap& items);
 
 struct RegisterOptions {
   std::string version;  // empty: NewVersionId()
   // Recorded in meta.json with the creation time, model kind and parameters:
-  std::string data_description;  // e.g. "u.data + events-through-seq 1234"
-  std::string data_hash;         // hex XXH3-128 of the training interactions
+  std::string data_description;     // e.g. "u.data + events-through-seq 1234"
+  std::string data_hash;            // empty: TrainingDataHash of the interactions
   uint64_t events_through_seq = 0;  // WAL events folded into this training run
-  std::string metrics_json = "{}";  // {"rmse": 0.91, "precision@10": ...}
+  std::string metrics_json = "{}";  // {"rmse": 0.91, "precision@10": ...}; a JSON object
 };
 
 struct ModelVersionInfo {
@@ -46,6 +62,9 @@ struct ModelVersionInfo {
   int64_t created_unix_ms = 0;
   std::string meta_json;  // the whole meta.json
   bool active = false;
+  // Non-empty when meta.json cannot be read or parsed ("meta.json: ..."); the
+  // version is still listed so that it can be inspected, but Load refuses it.
+  std::string problem;
 };
 
 struct RegisteredModel {
@@ -58,28 +77,32 @@ struct RegisteredModel {
 
 class ModelRegistry {
  public:
-  // Creates the directory if needed.
+  // Creates the directory if needed, and removes temporary version
+  // directories left behind by processes that no longer run.
   static Result<std::unique_ptr<ModelRegistry>> Open(const std::string& dir);
   ~ModelRegistry();
 
   // Stores a new version; FailedPrecondition if it exists, InvalidArgument if
-  // the interactions do not match the model's shape. Returns its id.
+  // the interactions do not match the model's shape (or the model, the id or
+  // metrics_json is invalid). Returns its id.
   Result<std::string> Register(const FactorModel& model, const CsrMatrix& interactions,
                                const RegisterOptions& options);
 
-  // Oldest first.
+  // Oldest first (by created_unix_ms, then id).
   Result<std::vector<ModelVersionInfo>> List() const;
 
-  // Loads and verifies a version (checksums, shapes): NotFound for an unknown
-  // version, Corruption naming the file for a damaged one.
+  // Loads and verifies a version (checksums, sizes and hashes recorded in
+  // meta.json, shapes): NotFound for an unknown version, Corruption naming
+  // the file for a damaged one.
   Result<RegisteredModel> Load(std::string_view version) const;
 
   // NotFound when nothing was ever activated.
   Result<std::string> ActiveVersion() const;
   // Appends to activations.log (fsynced). Does not touch any store.
   Status RecordActivation(std::string_view version);
-  // The version active before the current one (what rollback activates);
-  // NotFound when there is none.
+  // The version active before the current one (what rollback activates): the
+  // latest logged activation of a version other than the current one, so two
+  // rollbacks in a row toggle between two versions. NotFound when there is none.
   Result<std::string> RollbackTarget() const;
 
   const std::string& dir() const;
@@ -94,8 +117,10 @@ class ModelRegistry {
 // endpoint do it: Load verifies the model (refusing a corrupt one), the store
 // must hold a complete version with the same id (its lists precomputed),
 // then the store's pointer flips and the registry records it. Nothing changes
-// when any check fails.
+// when any check fails (if recording fails after the flip, the store's
+// previous pointer is restored). `loaded`, if given, receives the verified
+// model, so a server need not read it twice.
 Status ActivateModelVersion(ModelRegistry* registry, RecommendationStore* store,
-                            std::string_view version);
+                            std::string_view version, RegisteredModel* loaded = nullptr);
 
 }  // namespace reco
