@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: format check, a warnings-as-errors
+# The whole test suite, as CI runs it: format check, YAML lint, a warnings-as-errors
 # release build with every test (incl. the MovieLens acceptance tests), then an
 # AddressSanitizer+UBSan build running the suite again (minus tests labelled
 # "slow", which exercise the same code on the full data set).
@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 bash scripts/check-format.sh
+bash scripts/lint-yaml.sh
 
 JOBS=$(nproc)
 export RECO_PROGRESS=0
