@@ -1,17 +1,33 @@
 // The real-time engine behind `POST /v1/events`: events are made durable in
 // the write-ahead log, then a bounded queue feeds refresher threads that
 // fold the user's vector in against the live model's fixed item factors
-// (reco/fold_in.h), rank the user's top-k unseen items and write that one
-// list into the active store version, so the next GET serves it.
+// (reco/fold_in.h), rank the user's top-k unseen items and write the lists
+// into the live store version, so the next GET serves them.
 //
 // The live model is a registry version (reco/model_registry.h) held through
 // a shared_ptr swapped atomically on activation: a refresh in flight finishes
 // on the model it started with and writes under that model's version.
+//
+// A user's row for fold-in is their training row merged with their live
+// history, the events logged after the model's events_through_seq:
+//  - explicit models take events that carry a value, as a rating; the latest
+//    event (by sequence number) for an item wins and replaces the training
+//    rating of that item. Events without a value are ignored for fold-in.
+//  - implicit models take every event with strength value (1 when absent),
+//    added to the training strength of that item.
+// Events on items the model does not know are logged but ignored for
+// fold-in (counted). Users the model does not know get a history too, so
+// their first events give them a personal list.
+//
+// Refreshers drain the queue in batches: each batch is solved, scored with
+// one GEMM (reco/topk.h, the same ranking as precompute) and written with one
+// store write (RecommendationStore::PutUserRecsAt), so an fsyncing store
+// costs one commit per batch, not per user.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,44 +40,92 @@
 namespace reco {
 
 struct RealtimeOptions {
-  size_t queue_capacity = 4096;  // pending user refreshes; beyond -> 503
+  size_t queue_capacity = 4096;  // pending user refreshes; beyond -> ResourceExhausted (503)
   int refresh_threads = 1;
-  uint32_t k = 10;  // length of a refreshed list (as precompute's k)
-  // Which events count for an explicit model: those with a value, read as a
-  // rating. Implicit models take every event, strength = value or 1.
+  uint32_t k = 10;               // length of a refreshed list (as precompute's k)
+  size_t max_batch_users = 256;  // users refreshed (and written) together
 };
 
 struct RealtimeStats {
-  uint64_t events_accepted = 0;
-  uint64_t events_rejected_queue_full = 0;
-  uint64_t refreshes = 0;         // user lists written
-  uint64_t refresh_failures = 0;  // solve or store write failed (logged)
-  uint64_t queue_depth = 0;
-  // Enqueue -> list written, in microseconds.
+  uint64_t events_accepted = 0;             // durable in the log
+  uint64_t events_rejected_queue_full = 0;  // refused with ResourceExhausted, never logged
+  uint64_t events_unknown_item = 0;         // logged, ignored for fold-in
+  uint64_t events_without_value = 0;        // explicit model: logged, ignored for fold-in
+  uint64_t refreshes = 0;                   // user lists written
+  uint64_t refresh_failures = 0;            // solve or store write failed (logged)
+  uint64_t refresh_batches = 0;             // store writes
+  uint64_t queue_depth = 0;                 // users waiting for a refresh
+  uint64_t live_users = 0;                  // users with a live history
+  uint64_t activations = 0;                 // successful ActivateModel / Reload swaps
+  // Enqueue -> list written, in microseconds (log-scale histogram, about 10%
+  // resolution). 0 before the first refresh.
   double refresh_latency_p50_us = 0;
   double refresh_latency_p99_us = 0;
+  double refresh_latency_max_us = 0;
+};
+
+// Where the engine gets models from and records activations. RealtimeEngine::
+// Start wraps a ModelRegistry in one; tests may supply their own.
+class ModelSource {
+ public:
+  virtual ~ModelSource() = default;
+  // As ModelRegistry::Load: NotFound, Corruption naming the file, ...
+  virtual Result<RegisteredModel> Load(std::string_view version) const = 0;
+  // As ModelRegistry::RecordActivation.
+  virtual Status RecordActivation(std::string_view version) = 0;
 };
 
 // EventSink + ModelAdmin over a registry, a store and an event log (all
-// borrowed; they must outlive the engine).
+// borrowed; they must outlive the engine). The engine must be the only writer
+// of `store` in this process while it runs (it serialises its own writes:
+// refreshes and activations).
 class RealtimeEngine : public EventSink, public ModelAdmin {
  public:
   // Loads the store's active version from the registry, replays WAL events
-  // after its events_through_seq into users' histories (refreshing the users
-  // they touch), then starts the refresher threads.
+  // after its events_through_seq into users' histories and refreshes the
+  // users they touch (before returning, so a restart keeps freshness), then
+  // starts the refresher threads. With no active version the engine starts
+  // without a model: events are only logged until a version is activated.
   static Result<std::unique_ptr<RealtimeEngine>> Start(ModelRegistry* registry,
                                                        RecommendationStore* store, EventLog* log,
                                                        const RealtimeOptions& options);
-  ~RealtimeEngine() override;  // drains the queue, joins the threads
+  static Result<std::unique_ptr<RealtimeEngine>> Start(std::unique_ptr<ModelSource> models,
+                                                       RecommendationStore* store, EventLog* log,
+                                                       const RealtimeOptions& options);
+  ~RealtimeEngine() override;  // stops accepting, drains the queue, joins the threads
+  RealtimeEngine(const RealtimeEngine&) = delete;
+  RealtimeEngine& operator=(const RealtimeEngine&) = delete;
 
+  // Reserves queue room for the events' distinct users (ResourceExhausted,
+  // nothing logged, when full), appends the events (durable), applies them
+  // to the live histories and queues the users whose row changed.
+  // Unavailable once the engine is shutting down.
   Result<uint64_t> Accept(std::span<const Event> events) override;
+
+  // Load + verify (Corruption/NotFound: nothing changes), require the store
+  // to hold `version` complete (FailedPrecondition otherwise), rebuild the
+  // live histories from the WAL after the model's events_through_seq and
+  // write those users' fresh lists into `version`, then -- with event intake
+  // paused for a moment so no event falls between the two models -- flip the
+  // store pointer, record the activation and swap the live model.
   Status ActivateModel(std::string_view version) override;
+  // Re-reads the store's active pointer; when it differs from the live
+  // version, loads that version the same way (without re-recording it).
   Status Reload() override;
   std::string LiveVersion() const override;
 
   RealtimeStats stats() const;
-  // Blocks until every event accepted so far has been refreshed (tests, shutdown).
+  // The stats in Prometheus text exposition format (reco_realtime_* metrics),
+  // for the server's /metrics.
+  std::string PrometheusText() const;
+
+  // Blocks until every user queued so far has been refreshed (tests, shutdown).
   void WaitIdle();
+
+ private:
+  struct Impl;
+  explicit RealtimeEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace reco

@@ -1,0 +1,712 @@
+// RealtimeEngine: durable intake, live histories, batched refreshers, and
+// model activation without losing an event between two models.
+//
+// Locks, in the order they may nest:
+//   admin_mu_   one activation / reload at a time
+//   IntakeGate  Accept holds it shared across append + apply; an activation
+//               pauses it (writer-preferring, so a steady stream of Accepts
+//               cannot starve an activation) for the last WAL catch-up and
+//               the swap, so every event lands in exactly one model's
+//               histories and is re-applied to the next one by replay
+//   write_mu_   the store's single-writer rule (refresh batches, activation)
+//   state_mu_   the live state pointer
+//   LiveState::mu  a state's histories
+//   q_mu_       the refresh queue
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "latency_histogram.h"
+#include "reco/fold_in.h"
+#include "reco/realtime.h"
+#include "reco/topk.h"
+
+namespace reco {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// A registry version ready to fold users in: immutable once built, shared by
+// every refresh that started on it.
+struct LiveModel {
+  explicit LiveModel(RegisteredModel registered)
+      : version(std::move(registered.version)),
+        events_through_seq(registered.events_through_seq),
+        model(std::move(registered.model)),
+        interactions(std::move(registered.interactions)),
+        fold_in(model) {}
+
+  bool explicit_ratings() const { return model.kind == ModelKind::kExplicit; }
+
+  std::string version;
+  uint64_t events_through_seq;
+  FactorModel model;
+  CsrMatrix interactions;  // num_users x num_items, what the model was trained on
+  FoldIn fold_in;          // borrows `model`, so declared after it
+};
+
+// One item of a user's live history.
+struct LiveRating {
+  uint32_t item;
+  float value;   // explicit: the latest rating; implicit: summed strength
+  uint64_t seq;  // explicit: seq of the event that set `value`
+};
+using LiveHistory = std::vector<LiveRating>;  // sorted by item
+
+// A live model plus the events applied to it since its training.
+struct LiveState {
+  std::shared_ptr<const LiveModel> model;  // null: no model yet, events are only logged
+  mutable std::mutex mu;
+  std::unordered_map<std::string, LiveHistory, StringHash, std::equal_to<>> histories;  // mu
+};
+
+enum class Applied { kApplied, kUnknownItem, kWithoutValue, kAlreadyTrained, kNoModel };
+
+// Folds one event into the user's history (caller holds state.mu).
+Applied ApplyEvent(LiveState& state, uint64_t seq, const Event& event) {
+  if (state.model == nullptr) return Applied::kNoModel;
+  const LiveModel& live = *state.model;
+  if (seq <= live.events_through_seq) return Applied::kAlreadyTrained;
+  std::optional<uint32_t> item = live.model.items.Find(event.item_id);
+  if (!item) return Applied::kUnknownItem;
+  const bool explicit_ratings = live.explicit_ratings();
+  if (explicit_ratings && !event.value) return Applied::kWithoutValue;
+  const float value = event.value.value_or(1.0f);
+
+  auto it = state.histories.find(event.user_id);
+  if (it == state.histories.end()) it = state.histories.emplace(event.user_id, LiveHistory{}).first;
+  LiveHistory& history = it->second;
+  auto pos = std::lower_bound(history.begin(), history.end(), *item,
+                              [](const LiveRating& r, uint32_t i) { return r.item < i; });
+  if (pos == history.end() || pos->item != *item) {
+    history.insert(pos, LiveRating{*item, value, seq});
+  } else if (explicit_ratings) {
+    // Concurrent Accepts may apply out of order; the log's order decides.
+    if (seq > pos->seq) {
+      pos->value = value;
+      pos->seq = seq;
+    }
+  } else {
+    pos->value += value;
+  }
+  return Applied::kApplied;
+}
+
+// The user's fold-in row: training row merged with the live history, sorted
+// by item. Explicit: a live rating replaces the training one; implicit:
+// strengths add up.
+void MergedRow(const LiveModel& live, std::string_view user_id, const LiveHistory& history,
+               std::vector<uint32_t>* items, std::vector<float>* values) {
+  items->clear();
+  values->clear();
+  std::span<const uint32_t> train_items;
+  std::span<const float> train_values;
+  if (std::optional<uint32_t> u = live.model.users.Find(user_id)) {
+    const CsrMatrix& m = live.interactions;
+    const uint64_t b = m.indptr[*u], e = m.indptr[*u + 1];
+    train_items = {m.indices.data() + b, static_cast<size_t>(e - b)};
+    train_values = {m.values.data() + b, static_cast<size_t>(e - b)};
+  }
+  size_t t = 0, h = 0;
+  while (t < train_items.size() || h < history.size()) {
+    if (h == history.size() || (t < train_items.size() && train_items[t] < history[h].item)) {
+      items->push_back(train_items[t]);
+      values->push_back(train_values[t]);
+      ++t;
+    } else if (t == train_items.size() || history[h].item < train_items[t]) {
+      items->push_back(history[h].item);
+      values->push_back(history[h].value);
+      ++h;
+    } else {
+      items->push_back(history[h].item);
+      values->push_back(live.explicit_ratings() ? history[h].value
+                                                : train_values[t] + history[h].value);
+      ++t;
+      ++h;
+    }
+  }
+}
+
+// Blocks Accepts while an activation switches models. Writer-preferring:
+// once a pause is requested no new Accept enters.
+class IntakeGate {
+ public:
+  void Enter() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !paused_; });
+    ++inside_;
+  }
+  void Exit() {
+    std::lock_guard lock(mu_);
+    if (--inside_ == 0) cv_.notify_all();
+  }
+  void Pause() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !paused_; });  // one pauser at a time
+    paused_ = true;
+    cv_.wait(lock, [&] { return inside_ == 0; });
+  }
+  void Resume() {
+    std::lock_guard lock(mu_);
+    paused_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int inside_ = 0;
+  bool paused_ = false;
+};
+
+class RegistryModelSource : public ModelSource {
+ public:
+  explicit RegistryModelSource(ModelRegistry* registry) : registry_(registry) {}
+  Result<RegisteredModel> Load(std::string_view version) const override {
+    return registry_->Load(version);
+  }
+  Status RecordActivation(std::string_view version) override {
+    return registry_->RecordActivation(version);
+  }
+
+ private:
+  ModelRegistry* registry_;
+};
+
+// ResourceExhausted is what ingest.h promises for a full queue; until
+// reco/status.h has that code, Unavailable (also a 503 with Retry-After).
+template <typename S = Status>
+S QueueFull(size_t capacity) {
+  std::string message =
+      fmt::format("refresh queue is full ({} users waiting); retry later", capacity);
+  if constexpr (requires { S::ResourceExhausted(message); }) {
+    return S::ResourceExhausted(std::move(message));
+  } else {
+    return S::Unavailable(std::move(message));
+  }
+}
+
+}  // namespace
+
+struct RealtimeEngine::Impl {
+  Impl(std::unique_ptr<ModelSource> models_in, RecommendationStore* store_in, EventLog* log_in,
+       const RealtimeOptions& options_in)
+      : models(std::move(models_in)), store(store_in), log(log_in), options(options_in) {
+    state = std::make_shared<LiveState>();
+  }
+
+  std::shared_ptr<LiveState> CurrentState() const {
+    std::lock_guard lock(state_mu);
+    return state;
+  }
+
+  Result<uint64_t> Accept(std::span<const Event> events);
+  Status SwitchTo(std::string_view version, bool record_activation);
+  // Solves, ranks and writes the lists of `users` under the state's model
+  // version in batches of max_batch_users. `enqueued_ns` (empty, or one per
+  // user) feeds the latency histogram. Failing solves are counted and
+  // skipped; a failing store write is returned.
+  Status RefreshUsers(const LiveState& live_state, std::span<const std::string> users,
+                      std::span<const int64_t> enqueued_ns);
+  Status RefreshBatch(const LiveState& live_state, std::span<const std::string> users,
+                      std::span<const int64_t> enqueued_ns);
+  // Queues users for refresh (ignoring capacity when `reserved` is 0: work
+  // an activation owes). Releases `reserved` slots.
+  void Enqueue(std::span<const std::string> users, size_t reserved);
+  void WorkerLoop();
+  void WaitIdle();
+
+  std::unique_ptr<ModelSource> models;
+  RecommendationStore* store;
+  EventLog* log;
+  RealtimeOptions options;
+
+  std::mutex admin_mu;
+  IntakeGate gate;
+  std::mutex write_mu;
+  mutable std::mutex state_mu;
+  std::shared_ptr<LiveState> state;  // guarded by state_mu; swapped whole
+
+  std::mutex q_mu;
+  std::condition_variable work_cv;
+  std::condition_variable idle_cv;
+  std::deque<std::string> queue;                                                  // q_mu
+  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> pending;  // q_mu
+  size_t reserved = 0;    // q_mu: slots held by Accepts between check and enqueue
+  size_t busy = 0;        // q_mu: batches being refreshed
+  bool accepting = true;  // q_mu
+  bool stop = false;      // q_mu: workers exit once the queue is empty
+  std::vector<std::thread> workers;
+
+  std::atomic<uint64_t> events_accepted{0};
+  std::atomic<uint64_t> events_rejected{0};
+  std::atomic<uint64_t> events_unknown_item{0};
+  std::atomic<uint64_t> events_without_value{0};
+  std::atomic<uint64_t> refreshes{0};
+  std::atomic<uint64_t> refresh_failures{0};
+  std::atomic<uint64_t> refresh_batches{0};
+  std::atomic<uint64_t> activations{0};
+  realtime::LatencyHistogram latency;
+};
+
+Result<uint64_t> RealtimeEngine::Impl::Accept(std::span<const Event> events) {
+  if (events.empty()) return log->Append(events);
+  std::unordered_set<std::string_view> distinct;
+  for (const Event& e : events) distinct.insert(e.user_id);
+  const size_t want = distinct.size();
+
+  gate.Enter();
+  struct GateExit {
+    IntakeGate* gate;
+    ~GateExit() { gate->Exit(); }
+  } exit_gate{&gate};
+  {
+    std::lock_guard lock(q_mu);
+    if (!accepting) return Status::Unavailable("real-time engine is shutting down");
+    // Capacity is checked before anything is logged, so a refused request
+    // leaves no trace and the client may simply retry it.
+    if (queue.size() + reserved + want > options.queue_capacity) {
+      events_rejected.fetch_add(events.size(), std::memory_order_relaxed);
+      return QueueFull(options.queue_capacity);
+    }
+    reserved += want;
+  }
+  Result<uint64_t> last = log->Append(events);
+  if (!last.ok()) {
+    Enqueue({}, want);
+    return last.status();
+  }
+  events_accepted.fetch_add(events.size(), std::memory_order_relaxed);
+
+  // Stable while we are inside the gate: activations swap only when paused.
+  std::shared_ptr<LiveState> live_state = CurrentState();
+  std::vector<std::string> touched;
+  {
+    std::lock_guard lock(live_state->mu);
+    const uint64_t first = *last - events.size() + 1;
+    std::unordered_set<std::string_view> seen;
+    for (size_t i = 0; i < events.size(); ++i) {
+      switch (ApplyEvent(*live_state, first + i, events[i])) {
+        case Applied::kApplied:
+          if (seen.insert(events[i].user_id).second) touched.push_back(events[i].user_id);
+          break;
+        case Applied::kUnknownItem:
+          events_unknown_item.fetch_add(1, std::memory_order_relaxed);
+          break;
+        case Applied::kWithoutValue:
+          events_without_value.fetch_add(1, std::memory_order_relaxed);
+          break;
+        case Applied::kAlreadyTrained:
+        case Applied::kNoModel:
+          break;
+      }
+    }
+  }
+  Enqueue(touched, want);
+  return *last;
+}
+
+void RealtimeEngine::Impl::Enqueue(std::span<const std::string> users, size_t reserved_slots) {
+  const int64_t now = NowNs();
+  std::lock_guard lock(q_mu);
+  reserved -= reserved_slots;
+  for (const std::string& user : users) {
+    // A user already waiting is refreshed once, timed from their first
+    // unrefreshed event.
+    if (pending.emplace(user, now).second) queue.push_back(user);
+  }
+  if (!queue.empty()) work_cv.notify_one();
+}
+
+void RealtimeEngine::Impl::WorkerLoop() {
+  std::vector<std::string> batch;
+  std::vector<int64_t> enqueued;
+  for (;;) {
+    {
+      std::unique_lock lock(q_mu);
+      work_cv.wait(lock, [&] { return !queue.empty() || stop; });
+      if (queue.empty()) return;
+      batch.clear();
+      enqueued.clear();
+      while (!queue.empty() && batch.size() < options.max_batch_users) {
+        auto node = pending.extract(queue.front());
+        queue.pop_front();
+        enqueued.push_back(node.mapped());
+        batch.push_back(std::move(node.key()));
+      }
+      ++busy;
+      // More work than one batch: let another refresher start on it.
+      if (!queue.empty()) work_cv.notify_one();
+    }
+    // A user queued for an older model is refreshed on the current one: its
+    // histories were rebuilt from the log, so nothing is lost.
+    std::shared_ptr<LiveState> live_state = CurrentState();
+    if (live_state->model != nullptr) {
+      Status st = RefreshUsers(*live_state, batch, enqueued);
+      if (!st.ok()) spdlog::warn("real-time refresh: {}", st.ToString());
+    }
+    {
+      std::lock_guard lock(q_mu);
+      --busy;
+      if (queue.empty() && busy == 0) idle_cv.notify_all();
+    }
+  }
+}
+
+void RealtimeEngine::Impl::WaitIdle() {
+  std::unique_lock lock(q_mu);
+  idle_cv.wait(lock, [&] { return queue.empty() && busy == 0; });
+}
+
+Status RealtimeEngine::Impl::RefreshUsers(const LiveState& live_state,
+                                          std::span<const std::string> users,
+                                          std::span<const int64_t> enqueued_ns) {
+  const size_t step = std::max<size_t>(1, options.max_batch_users);
+  Status first_error;
+  for (size_t b = 0; b < users.size(); b += step) {
+    const size_t n = std::min(step, users.size() - b);
+    Status st = RefreshBatch(live_state, users.subspan(b, n),
+                             enqueued_ns.empty() ? enqueued_ns : enqueued_ns.subspan(b, n));
+    if (!st.ok() && first_error.ok()) first_error = st;
+  }
+  return first_error;
+}
+
+Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
+                                          std::span<const std::string> users,
+                                          std::span<const int64_t> enqueued_ns) {
+  const LiveModel& live = *live_state.model;
+  const FactorModel& model = live.model;
+  const uint32_t f = model.factors();
+
+  // Solve every user's vector; their merged rows double as the exclusion
+  // matrix (training + live items are "seen").
+  std::vector<float> factors(users.size() * f);
+  std::vector<float> user_bias(users.size(), 0.0f);
+  std::vector<uint32_t> solved;  // batch positions that solved, in order
+  CsrMatrix seen;
+  seen.cols = model.num_items();
+  seen.indptr.push_back(0);
+  std::vector<uint32_t> items;
+  std::vector<float> values;
+  for (size_t i = 0; i < users.size(); ++i) {
+    {
+      std::lock_guard lock(live_state.mu);
+      auto it = live_state.histories.find(users[i]);
+      static const LiveHistory kNone;
+      MergedRow(live, users[i], it == live_state.histories.end() ? kNone : it->second, &items,
+                &values);
+    }
+    const uint32_t row = static_cast<uint32_t>(solved.size());
+    Status st =
+        live.fold_in.SolveUser(items, values, factors.data() + size_t{row} * f, &user_bias[row]);
+    if (!st.ok()) {
+      refresh_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("real-time refresh of user '{}' on version {}: {}", users[i], live.version,
+                   st.ToString());
+      continue;
+    }
+    solved.push_back(static_cast<uint32_t>(i));
+    seen.indices.insert(seen.indices.end(), items.begin(), items.end());
+    seen.values.insert(seen.values.end(), values.begin(), values.end());
+    seen.indptr.push_back(seen.indices.size());
+  }
+  if (solved.empty()) return Status::Ok();
+  seen.rows = static_cast<uint32_t>(solved.size());
+
+  // Ranked exactly as precompute ranks (RecommendUnseen): x.y + item bias by
+  // TopKItems, then the global and user bias added to the reported score.
+  TopKOptions topk;
+  topk.k = options.k;
+  topk.threads = 1;  // refreshers are the parallelism
+  topk.exclude = &seen;
+  if (model.item_bias.size() != 0) {
+    topk.item_bias = {model.item_bias.data(), static_cast<size_t>(model.item_bias.size())};
+  }
+  FactorView user_view{factors.data(), seen.rows, f};
+  FactorView item_view{model.item_factors.data(), model.num_items(), f};
+  Result<RankedLists> ranked = TopKItems(user_view, item_view, {}, topk);
+  if (!ranked.ok()) {
+    refresh_failures.fetch_add(solved.size(), std::memory_order_relaxed);
+    return ranked.status().WithContext("real-time refresh on version " + live.version);
+  }
+
+  std::vector<RecItem> rec_items;
+  rec_items.reserve(ranked->items.size());
+  std::vector<UserRecs> lists;
+  lists.reserve(solved.size());
+  for (uint32_t r = 0; r < ranked->rows(); ++r) {
+    const float offset = model.has_biases() ? model.global_bias + user_bias[r] : 0.0f;
+    auto ids = ranked->Items(r);
+    auto scores = ranked->Scores(r);
+    const size_t begin = rec_items.size();
+    for (size_t p = 0; p < ids.size(); ++p) {
+      rec_items.push_back({model.items.External(ids[p]), scores[p] + offset});
+    }
+    lists.push_back({users[solved[r]], std::span<const RecItem>(rec_items).subspan(begin)});
+  }
+  Status st;
+  {
+    std::lock_guard lock(write_mu);
+    st = store->PutUserRecsAt(live.version, lists);
+  }
+  if (!st.ok()) {
+    refresh_failures.fetch_add(lists.size(), std::memory_order_relaxed);
+    return st.WithContext("writing " + std::to_string(lists.size()) + " refreshed lists");
+  }
+  refreshes.fetch_add(lists.size(), std::memory_order_relaxed);
+  refresh_batches.fetch_add(1, std::memory_order_relaxed);
+  if (!enqueued_ns.empty()) {
+    const int64_t now = NowNs();
+    for (uint32_t i : solved) latency.Record(static_cast<double>(now - enqueued_ns[i]) / 1e3);
+  }
+  return Status::Ok();
+}
+
+Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_activation) {
+  std::lock_guard admin(admin_mu);
+  RECO_RETURN_IF_ERROR(ValidateVersionId(version));
+  RECO_ASSIGN_OR_RETURN(RegisteredModel registered, models->Load(version));
+  if (registered.interactions.rows != registered.model.num_users() ||
+      registered.interactions.cols != registered.model.num_items()) {
+    return Status::Corruption(fmt::format(
+        "model version {}: interactions are {}x{} but the model has {} users and {} items", version,
+        registered.interactions.rows, registered.interactions.cols, registered.model.num_users(),
+        registered.model.num_items()));
+  }
+  auto next = std::make_shared<LiveState>();
+  next->model = std::make_shared<const LiveModel>(std::move(registered));
+  const LiveModel& live = *next->model;
+  {
+    // An unusable model (bad shapes, implicit with biases) fails every solve.
+    std::vector<float> probe(live.fold_in.factors());
+    RECO_RETURN_IF_ERROR(live.fold_in.SolveUser({}, {}, probe.data(), nullptr)
+                             .WithContext("model version " + std::string(version)));
+  }
+  Result<VersionMeta> meta = store->GetVersionMeta(version);
+  if (!meta.ok()) {
+    if (meta.status().code() == Status::Code::kNotFound) {
+      return Status::FailedPrecondition("the store has no complete version " +
+                                        std::string(version) + " (precompute its lists first)");
+    }
+    return meta.status();
+  }
+
+  // Events the new model was not trained on, replayed while the old model
+  // keeps serving; their users' lists are written into the new version
+  // before it becomes active, so activation does not make them stale.
+  uint64_t replayed_through = live.events_through_seq;
+  std::vector<std::string> touched;
+  auto replay = [&](std::vector<std::string>* out) {
+    std::unordered_set<std::string> seen;
+    std::lock_guard lock(next->mu);
+    return log->Replay(replayed_through + 1, [&](uint64_t seq, const Event& event) {
+      replayed_through = seq;
+      if (ApplyEvent(*next, seq, event) == Applied::kApplied && seen.insert(event.user_id).second) {
+        out->push_back(event.user_id);
+      }
+      return Status::Ok();
+    });
+  };
+  RECO_RETURN_IF_ERROR(replay(&touched).WithContext("replaying the event log"));
+  RECO_RETURN_IF_ERROR(RefreshUsers(*next, touched, {}));
+
+  // Catch up with what arrived meanwhile, flip and swap with intake paused.
+  std::vector<std::string> late;
+  gate.Pause();
+  struct GateResume {
+    IntakeGate* gate;
+    ~GateResume() { gate->Resume(); }
+  } resume{&gate};
+  RECO_RETURN_IF_ERROR(replay(&late).WithContext("replaying the event log"));
+  if (record_activation) {
+    std::lock_guard lock(write_mu);
+    Result<std::string> previous = store->RefreshActiveVersion();
+    RECO_RETURN_IF_ERROR(store->Activate(version));
+    Status recorded = models->RecordActivation(version);
+    if (!recorded.ok()) {
+      // Nothing changes when a step fails: put the old pointer back.
+      if (previous.ok()) {
+        Status restored = store->Activate(*previous);
+        if (!restored.ok()) spdlog::error("restoring active version: {}", restored.ToString());
+      }
+      return recorded.WithContext("recording the activation of " + std::string(version));
+    }
+  }
+  {
+    std::lock_guard lock(state_mu);
+    state = next;
+  }
+  activations.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("real-time: live model is now version {} ({} users with live events)", version,
+               touched.size());
+  Enqueue(late, 0);
+  return Status::Ok();
+}
+
+// ---- RealtimeEngine ---------------------------------------------------------
+
+RealtimeEngine::RealtimeEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<RealtimeEngine>> RealtimeEngine::Start(ModelRegistry* registry,
+                                                              RecommendationStore* store,
+                                                              EventLog* log,
+                                                              const RealtimeOptions& options) {
+  if (registry == nullptr) return Status::InvalidArgument("real-time engine: no model registry");
+  return Start(std::make_unique<RegistryModelSource>(registry), store, log, options);
+}
+
+Result<std::unique_ptr<RealtimeEngine>> RealtimeEngine::Start(std::unique_ptr<ModelSource> models,
+                                                              RecommendationStore* store,
+                                                              EventLog* log,
+                                                              const RealtimeOptions& options) {
+  if (models == nullptr || store == nullptr || log == nullptr) {
+    return Status::InvalidArgument("real-time engine needs a model source, a store and a log");
+  }
+  if (options.k == 0) return Status::InvalidArgument("real-time engine: k must be at least 1");
+  if (options.queue_capacity == 0) {
+    return Status::InvalidArgument("real-time engine: queue_capacity must be at least 1");
+  }
+  if (options.refresh_threads < 1) {
+    return Status::InvalidArgument("real-time engine: refresh_threads must be at least 1");
+  }
+  auto impl = std::make_unique<Impl>(std::move(models), store, log, options);
+  Result<std::string> active = store->RefreshActiveVersion();
+  if (active.ok()) {
+    // Replays the log after the model's training and refreshes those users
+    // now, before any thread runs, so a restart serves fresh lists at once.
+    RECO_RETURN_IF_ERROR(impl->SwitchTo(*active, /*record_activation=*/false));
+  } else if (active.status().code() != Status::Code::kFailedPrecondition) {
+    return active.status();
+  }
+  for (int t = 0; t < options.refresh_threads; ++t) {
+    impl->workers.emplace_back([p = impl.get()] { p->WorkerLoop(); });
+  }
+  return std::unique_ptr<RealtimeEngine>(new RealtimeEngine(std::move(impl)));
+}
+
+RealtimeEngine::~RealtimeEngine() {
+  std::lock_guard admin(impl_->admin_mu);
+  {
+    std::lock_guard lock(impl_->q_mu);
+    impl_->accepting = false;
+  }
+  // Wait out Accepts already inside (they enqueue what they logged).
+  impl_->gate.Pause();
+  impl_->gate.Resume();
+  {
+    std::lock_guard lock(impl_->q_mu);
+    impl_->stop = true;
+  }
+  impl_->work_cv.notify_all();
+  for (std::thread& t : impl_->workers) t.join();
+}
+
+Result<uint64_t> RealtimeEngine::Accept(std::span<const Event> events) {
+  return impl_->Accept(events);
+}
+
+Status RealtimeEngine::ActivateModel(std::string_view version) {
+  return impl_->SwitchTo(version, /*record_activation=*/true);
+}
+
+Status RealtimeEngine::Reload() {
+  RECO_ASSIGN_OR_RETURN(std::string active, impl_->store->RefreshActiveVersion());
+  if (active == LiveVersion()) return Status::Ok();
+  return impl_->SwitchTo(active, /*record_activation=*/false);
+}
+
+std::string RealtimeEngine::LiveVersion() const {
+  std::shared_ptr<LiveState> live_state = impl_->CurrentState();
+  return live_state->model == nullptr ? std::string() : live_state->model->version;
+}
+
+void RealtimeEngine::WaitIdle() { impl_->WaitIdle(); }
+
+RealtimeStats RealtimeEngine::stats() const {
+  const Impl& m = *impl_;
+  RealtimeStats s;
+  s.events_accepted = m.events_accepted.load(std::memory_order_relaxed);
+  s.events_rejected_queue_full = m.events_rejected.load(std::memory_order_relaxed);
+  s.events_unknown_item = m.events_unknown_item.load(std::memory_order_relaxed);
+  s.events_without_value = m.events_without_value.load(std::memory_order_relaxed);
+  s.refreshes = m.refreshes.load(std::memory_order_relaxed);
+  s.refresh_failures = m.refresh_failures.load(std::memory_order_relaxed);
+  s.refresh_batches = m.refresh_batches.load(std::memory_order_relaxed);
+  s.activations = m.activations.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(impl_->q_mu);
+    s.queue_depth = m.queue.size();
+  }
+  {
+    std::shared_ptr<LiveState> live_state = m.CurrentState();
+    std::lock_guard lock(live_state->mu);
+    s.live_users = live_state->histories.size();
+  }
+  s.refresh_latency_p50_us = m.latency.Quantile(0.50);
+  s.refresh_latency_p99_us = m.latency.Quantile(0.99);
+  s.refresh_latency_max_us = m.latency.Max();
+  return s;
+}
+
+std::string RealtimeEngine::PrometheusText() const {
+  const RealtimeStats s = stats();
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help, auto value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+  };
+  metric("reco_realtime_events_accepted_total", "counter",
+         "Events made durable in the write-ahead log.", s.events_accepted);
+  metric("reco_realtime_events_rejected_total", "counter",
+         "Events refused because the refresh queue was full (503).", s.events_rejected_queue_full);
+  metric("reco_realtime_events_unknown_item_total", "counter",
+         "Logged events on items the live model does not know (not folded in).",
+         s.events_unknown_item);
+  metric("reco_realtime_events_without_value_total", "counter",
+         "Logged events without a value on an explicit model (not folded in).",
+         s.events_without_value);
+  metric("reco_realtime_refreshes_total", "counter", "User lists re-solved and written.",
+         s.refreshes);
+  metric("reco_realtime_refresh_failures_total", "counter",
+         "User refreshes that failed (solve or store write).", s.refresh_failures);
+  metric("reco_realtime_refresh_batches_total", "counter", "Store writes of refreshed lists.",
+         s.refresh_batches);
+  metric("reco_realtime_activations_total", "counter", "Live model swaps.", s.activations);
+  metric("reco_realtime_queue_depth", "gauge", "Users waiting for a refresh.", s.queue_depth);
+  metric("reco_realtime_live_users", "gauge", "Users with events since the model's training.",
+         s.live_users);
+  const realtime::LatencyHistogram& h = impl_->latency;
+  out +=
+      "# HELP reco_realtime_refresh_latency_seconds Time from queueing a user to their list "
+      "being written.\n# TYPE reco_realtime_refresh_latency_seconds summary\n";
+  out += fmt::format("reco_realtime_refresh_latency_seconds{{quantile=\"0.5\"}} {}\n",
+                     s.refresh_latency_p50_us / 1e6);
+  out += fmt::format("reco_realtime_refresh_latency_seconds{{quantile=\"0.99\"}} {}\n",
+                     s.refresh_latency_p99_us / 1e6);
+  out += fmt::format("reco_realtime_refresh_latency_seconds_sum {}\n", h.SumMicros() / 1e6);
+  out += fmt::format("reco_realtime_refresh_latency_seconds_count {}\n", h.Count());
+  return out;
+}
+
+}  // namespace reco
