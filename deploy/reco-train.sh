@@ -20,6 +20,11 @@
 #                       retrain:  reco retrain (train on data + the event log, register the model
 #                                 in the registry, precompute, activate); auto picks retrain when the
 #                                 binary has it
+#   RECO_INGEST_URL     retrain mode with an ingest server (`reco serve --events --registry`),
+#                       e.g. http://reco-ingest: after the run, POST .../v1/admin/models/V/activate
+#                       so that server folds new events into the new model too []
+#   RECO_API_KEYS_FILE  API keys file (one per line, # comments) for that POST; or RECO_API_KEYS
+#                       (comma-separated), as `reco serve` reads them []
 #   RECO_BIN            the reco binary [reco]
 set -euo pipefail
 
@@ -71,7 +76,41 @@ echo "reco-train: mode $mode, data $data, model $model, store $store"
 
 if [ "$mode" = retrain ]; then
   mkdir -p "$state/events" "$state/registry"
-  "$reco" retrain --data "$data" --events "$state/events" --registry "$state/registry" --store "$store"
+  kind=()
+  if [ "$model" = implicit ]; then kind=(--implicit); fi
+  # Named here so that the ingest server can be told which version to load.
+  version=$(date -u +%Y%m%dT%H%M%S.%3NZ)
+  "$reco" retrain --data "$data" --events "$state/events" --registry "$state/registry" \
+    --store "$store" --version "$version" "${kind[@]}" --k "$k" --threads "$threads"
+  if [ -n "${RECO_INGEST_URL:-}" ]; then
+    # The read replicas follow the store's active version by themselves; the
+    # ingest server keeps folding events into the model it loaded until told.
+    key=${RECO_API_KEYS:-}
+    key=${key%%,*}
+    if [ -z "$key" ] && [ -n "${RECO_API_KEYS_FILE:-}" ]; then
+      key=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$RECO_API_KEYS_FILE" | head -n1 | tr -d '[:space:]')
+    fi
+    if [ -z "$key" ]; then
+      echo "reco-train: RECO_INGEST_URL is set but no API key (RECO_API_KEYS_FILE or RECO_API_KEYS)" >&2
+      exit 2
+    fi
+    url=${RECO_INGEST_URL%/}/v1/admin/models/$version/activate
+    # The key goes through stdin, not the command line.
+    set +e
+    code=$(printf 'Authorization: Bearer %s\n' "$key" |
+      curl -sS -o /dev/stderr -w '%{http_code}' -X POST -H @- --max-time 120 "$url")
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ] && [ "$code" = 200 ]; then
+      echo "reco-train: ingest server now serves $version"
+    elif [ "$rc" -eq 7 ] || [ "$rc" -eq 28 ] || [ "$code" = 503 ]; then
+      # Not up (yet): it loads the store's active version when it starts.
+      echo "reco-train: ingest server unreachable ($url: curl $rc, HTTP $code); it loads $version when it starts" >&2
+    else
+      echo "reco-train: activating $version on the ingest server failed ($url: curl $rc, HTTP $code)" >&2
+      exit 1
+    fi
+  fi
 else
   out=$state/out/$name
   "$reco" pipeline --data "$data" --out "$out" --models "$model" --k "$k" --threads "$threads"
