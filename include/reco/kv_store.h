@@ -10,6 +10,10 @@
 //                                 starts with '/'; created if missing)
 //   redis://HOST[:PORT][/DB][?timeout_ms=N&connect_timeout_ms=N&pool=N]
 //                                 a Redis server shared by several readers
+//   redis+cluster://HOST:PORT[,HOST:PORT...][?timeout_ms=N&connect_timeout_ms=N&pool=N]
+//                                 a Redis Cluster, found from any seed node;
+//                                 keys routed by hash slot. Write is atomic
+//                                 per hash slot only (docs/store.md)
 //
 // Threading: any number of threads may call Get/Scan/Ping concurrently with
 // one writer thread calling Put/Delete/Write/DeletePrefix.

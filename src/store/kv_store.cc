@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "redis_cluster_store.h"
 #include "store_internal.h"
 
 namespace reco {
@@ -222,8 +223,12 @@ Result<std::unique_ptr<KvStore>> OpenKvStore(const std::string& uri) {
   }
   if (parsed.scheme == "lmdb") return OpenLmdbUri(uri, parsed);
   if (parsed.scheme == "redis") return OpenRedisUri(uri, parsed);
+  if (parsed.scheme == "redis+cluster") {
+    RECO_ASSIGN_OR_RETURN(RedisClusterOptions options, ParseRedisClusterUri(uri, parsed));
+    return OpenRedisClusterStore(uri, std::move(options));
+  }
   return Status::InvalidArgument("store URI '" + uri + "': unknown scheme '" + parsed.scheme +
-                                 "' (expected memory, lmdb or redis)");
+                                 "' (expected memory, lmdb, redis or redis+cluster)");
 }
 
 }  // namespace reco
