@@ -80,11 +80,14 @@ if [ "$mode" = retrain ]; then
   if [ "$model" = implicit ]; then kind=(--implicit); fi
   # Named here so that the ingest server can be told which version to load.
   version=$(date -u +%Y%m%dT%H%M%S.%3NZ)
+  # The read replicas follow the store's active version by themselves, but an
+  # ingest server keeps folding events into the model it loaded until told:
+  # with one, it does the activation (model, lists and registry at once).
+  activation=()
+  if [ -n "${RECO_INGEST_URL:-}" ]; then activation=(--no-activate); fi
   "$reco" retrain --data "$data" --events "$state/events" --registry "$state/registry" \
-    --store "$store" --version "$version" "${kind[@]}" --k "$k" --threads "$threads"
+    --store "$store" --version "$version" "${kind[@]}" --k "$k" --threads "$threads" "${activation[@]}"
   if [ -n "${RECO_INGEST_URL:-}" ]; then
-    # The read replicas follow the store's active version by themselves; the
-    # ingest server keeps folding events into the model it loaded until told.
     key=${RECO_API_KEYS:-}
     key=${key%%,*}
     if [ -z "$key" ] && [ -n "${RECO_API_KEYS_FILE:-}" ]; then
@@ -101,13 +104,17 @@ if [ "$mode" = retrain ]; then
       curl -sS -o /dev/stderr -w '%{http_code}' -X POST -H @- --max-time 120 "$url")
     rc=$?
     set -e
+    echo >&2  # the response body has no trailing newline
     if [ "$rc" -eq 0 ] && [ "$code" = 200 ]; then
       echo "reco-train: ingest server now serves $version"
     elif [ "$rc" -eq 7 ] || [ "$rc" -eq 28 ] || [ "$code" = 503 ]; then
-      # Not up (yet): it loads the store's active version when it starts.
-      echo "reco-train: ingest server unreachable ($url: curl $rc, HTTP $code); it loads $version when it starts" >&2
+      # Not up (yet): activate here; it loads the active version when it starts.
+      echo "reco-train: ingest server not reachable or not ready ($url: curl $rc, HTTP $code);" \
+        "activating $version in the store and registry" >&2
+      "$reco" models activate "$version" --registry "$state/registry" --store "$store"
     else
-      echo "reco-train: activating $version on the ingest server failed ($url: curl $rc, HTTP $code)" >&2
+      echo "reco-train: activating $version on the ingest server failed ($url: curl $rc, HTTP $code);" \
+        "it is registered and precomputed but not active" >&2
       exit 1
     fi
   fi
