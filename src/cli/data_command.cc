@@ -1,4 +1,5 @@
-// `reco data fetch|split`: thin flag parsing over reco::FetchDataset and the splits.
+// `reco data fetch|split|synth`: thin flag parsing over reco::FetchDataset, the
+// splits and reco::GenerateSynthetic.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "reco/fetch.h"
+#include "reco/synth.h"
 
 namespace reco::cli {
 namespace {
@@ -109,6 +111,83 @@ void AddSplitCommand(CLI::App& data, int* exit_code) {
   });
 }
 
+struct SynthCommandFlags {
+  SynthOptions options;
+  std::string out;
+  std::string factors_out;
+};
+
+void AddSynthCommand(CLI::App& data, int* exit_code) {
+  auto f = std::make_shared<SynthCommandFlags>();
+  SynthOptions& o = f->options;
+  CLI::App* cmd = data.add_subcommand(
+      "synth",
+      "Generate interactions from a planted low-rank model: each user picks distinct items\n"
+      "with probability proportional to popularity (Zipf) x exp(affinity x planted taste);\n"
+      "user activity is a power law. Written as CSV (user_id,item_id,rating,timestamp) in\n"
+      "a stream, memory independent of --interactions; the same flags give the same bytes.\n"
+      "--factors-out writes the planted model (docs/input-formats.md, \"Synthetic data\").");
+  cmd->add_option("--users", o.users, "Number of users (IDs 0..N-1)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--items", o.items, "Number of items (IDs 0..M-1)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--interactions", o.interactions,
+                  "Records to write (distinct user-item pairs), at least users x min-per-user")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--rank", o.rank, "Rank of the planted model")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd->add_flag("--implicit", o.implicit,
+                "Values are interaction counts (1, 2, ...) instead of 1-5 star ratings");
+  cmd->add_option("--zipf-exponent", o.zipf_exponent,
+                  "Item popularity ~ rank^-s (0: all items equally popular)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--activity-exponent", o.activity_exponent,
+                  "User activity ~ rank^-a over users (0: everyone equally active)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--min-per-user", o.min_per_user, "Fewest records per user")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-per-user", o.max_per_user, "Most records per user (0: all items)")
+      ->capture_default_str();
+  cmd->add_option("--affinity", o.affinity,
+                  "Weight of planted taste against popularity (0: popularity only)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--candidates-per-pick", o.candidates_per_pick,
+                  "Popularity-drawn candidates scored per record (more: closer to exact "
+                  "sampling, slower)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--start-time", o.start_time, "Earliest timestamp (Unix seconds)")
+      ->capture_default_str();
+  cmd->add_option("--end-time", o.end_time, "Timestamps are before this (Unix seconds)")
+      ->capture_default_str();
+  AddThreadsFlag(cmd, &o.threads);
+  cmd->add_option("-o,--out", f->out, "Interactions CSV to write")->required();
+  cmd->add_option("--factors-out", f->factors_out, "Planted model to write (text)");
+  cmd->callback([f, exit_code] {
+    SynthReport report;
+    Status st = GenerateSynthetic(f->options, f->out, f->factors_out, &report);
+    if (!st.ok()) {
+      *exit_code = ReportError(st);
+      return;
+    }
+    std::printf(
+        "%llu interactions (%u users, %u items; busiest user %u) -> %s (%llu bytes) in %.2fs\n",
+        static_cast<unsigned long long>(report.interactions), f->options.users, f->options.items,
+        report.max_user_interactions, f->out.c_str(), static_cast<unsigned long long>(report.bytes),
+        report.seconds);
+    if (!f->factors_out.empty()) std::printf("planted model -> %s\n", f->factors_out.c_str());
+  });
+}
+
 }  // namespace
 
 void AddDataCommand(CLI::App& app, int* exit_code) {
@@ -116,6 +195,7 @@ void AddDataCommand(CLI::App& app, int* exit_code) {
   data->require_subcommand(0, 1);  // none: main prints the group's help
   AddFetchCommand(*data, exit_code);
   AddSplitCommand(*data, exit_code);
+  AddSynthCommand(*data, exit_code);
 }
 
 }  // namespace reco::cli
