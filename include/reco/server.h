@@ -3,6 +3,8 @@
 //   GET /v1/users/{user_id}/recommendations?k=10   a user's top-k (popular list if unknown)
 //   GET /v1/items/{item_id}/similar?k=10           an item's most similar items
 //   GET /healthz  /readyz  /metrics                liveness, readiness, Prometheus text
+//   POST /v1/events                                 record events (API key; EventSink)
+//   POST /v1/admin/models/{version}/activate        switch the live model (API key; ModelAdmin)
 //
 // HttpServer owns sockets and threads and nothing else: every list it serves
 // comes from a RecommendationSource, so the serving path is tested against an
@@ -12,8 +14,10 @@
 // written straight into the response buffer.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -25,6 +29,10 @@
 #include "reco/status.h"
 
 namespace reco {
+
+class EventLog;    // reco/event_log.h
+class EventSink;   // reco/ingest.h
+class ModelAdmin;  // reco/ingest.h
 
 // A ranked list of (external item id, score), reused across requests: the
 // source refills it, the server renders it. Ids live in one backing string so
@@ -129,6 +137,46 @@ class RecommendationStore;  // reco/rec_store.h
 // that interval and requests pay one list read each.
 std::unique_ptr<RecommendationSource> MakeStoreSource(RecommendationStore* store);
 
+// The API keys that may call keyed routes. Only SHA-256 digests are kept, and
+// Verify compares the presented key's digest against every stored digest with
+// CRYPTO_memcmp, so neither the content nor the length of a key leaks through
+// response timing.
+class ApiKeys {
+ public:
+  // A key is 16..256 visible ASCII characters (no blanks): what fits in
+  // "Authorization: Bearer <key>" unquoted, and long enough not to be guessed.
+  Status Add(std::string_view key);
+  // One key per line; blank lines and lines starting with '#' are skipped,
+  // blanks around a key are trimmed. Errors name the file and line.
+  Status AddFromFile(const std::string& path);
+  // Comma-separated keys (the RECO_API_KEYS environment variable).
+  Status AddFromList(std::string_view list, std::string_view what = "RECO_API_KEYS");
+
+  bool Verify(std::string_view presented) const;
+  bool empty() const { return digests_.empty(); }
+  size_t size() const { return digests_.size(); }
+
+ private:
+  std::vector<std::array<unsigned char, 32>> digests_;
+};
+
+// An EventSink that only appends to the write-ahead log (no online refresh):
+// what `reco serve --events DIR` uses without a model registry. `log` is
+// borrowed and must outlive the sink.
+std::unique_ptr<EventSink> MakeLogOnlyEventSink(EventLog* log);
+
+// What the write routes call; all borrowed, they must outlive the server.
+struct WriteBackends {
+  EventSink* events = nullptr;  // enables POST /v1/events
+  // Enables POST /v1/admin/models/{version}/activate, SIGHUP reload (with
+  // handle_signals) and "live_model_version" in /readyz.
+  ModelAdmin* models = nullptr;
+  ApiKeys keys;
+  // Appended to /metrics when set: Prometheus text of the backends (e.g.
+  // RealtimeEngine::PrometheusText). Called on a worker thread; keep it cheap.
+  std::function<std::string()> extra_metrics;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port; HttpServer::port() tells which
@@ -137,11 +185,13 @@ struct ServerOptions {
   bool handle_signals = false;
 
   // Request limits (checked before anything is buffered beyond them).
-  uint32_t max_header_bytes = 8 * 1024;  // whole header incl. request line; else 431
-  uint32_t max_url_bytes = 2 * 1024;     // request target; else 414
-  uint32_t max_body_bytes = 64 * 1024;   // bodies are read and ignored; else 413
-  uint32_t max_id_bytes = 256;           // decoded user/item id; else 400
-  int default_k = 10;                    // when ?k= is absent (capped at the list length)
+  uint32_t max_header_bytes = 8 * 1024;         // whole header incl. request line; else 431
+  uint32_t max_url_bytes = 2 * 1024;            // request target; else 414
+  uint32_t max_body_bytes = 64 * 1024;          // any other route (bodies are ignored); else 413
+  uint32_t max_event_body_bytes = 1024 * 1024;  // POST /v1/events; else 413
+  uint32_t max_events_per_request = 1000;       // events in one POST /v1/events; else 413
+  uint32_t max_id_bytes = 256;                  // decoded user/item id; else 400
+  int default_k = 10;                           // when ?k= is absent (capped at the list length)
 
   // A keep-alive connection with no request in progress is closed after this.
   std::chrono::milliseconds idle_timeout{60'000};
@@ -152,13 +202,24 @@ struct ServerOptions {
   // After Shutdown(), in-flight requests get this long before connections are cut.
   std::chrono::milliseconds drain_timeout{30'000};
   int listen_backlog = 1024;
+
+  // Threads that run the blocking calls behind writes (EventSink::Accept,
+  // ModelAdmin::ActivateModel/Reload) so the event loop never waits on an
+  // fdatasync. Concurrent Accepts share one group commit in the log.
+  int ingest_threads = 8;
+  // Writes always need a key; this makes the list routes and /metrics need
+  // one too (/healthz and /readyz stay open for probes).
+  bool require_key_for_reads = false;
+  // Without this, Start refuses write backends when no API key is configured.
+  bool allow_unauthenticated_writes = false;
 };
 
 class HttpServer {
  public:
   // Binds, listens and starts the worker threads; returns once accepting.
   static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
-                                                   RecommendationSource* source);
+                                                   RecommendationSource* source,
+                                                   WriteBackends writes = {});
   ~HttpServer();  // Shutdown() then Wait()
 
   HttpServer(const HttpServer&) = delete;
@@ -170,7 +231,9 @@ class HttpServer {
 
   // Begins a graceful shutdown and returns at once (thread-safe, idempotent):
   // stop accepting, close idle connections, let requests already received
-  // finish (their responses carry "Connection: close"), then stop the workers.
+  // finish (their responses carry "Connection: close"; a write waits for its
+  // EventSink::Accept, so an acknowledged event is always answered), then stop
+  // the workers.
   void Shutdown();
   // Blocks until every worker has stopped (after Shutdown or a signal).
   void Wait();

@@ -14,6 +14,15 @@
 // the buffers keep their capacity. Pipelined requests that arrive in one read
 // are answered with one write.
 //
+// Writes (POST /v1/events, admin) block on an fdatasync or a model load, so
+// they run on a separate ingest pool. While one is out the connection has no
+// socket operation pending and parses nothing further: its next handler is
+// the write's completion, posted back to the loop, which renders the answer
+// behind any earlier pipelined responses and resumes parsing, so responses
+// keep request order and the one-operation-at-a-time rule still holds. The
+// job holds a work guard on the loop, so a draining server answers every
+// write it started (an acknowledged event is never cut off).
+//
 // Timeouts use one coarse sweeping timer (as redis's clientsCron does)
 // instead of arming a timer per operation. The sweeper runs on another
 // thread than the connection's handlers, so it never touches a connection's
@@ -32,6 +41,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -41,6 +51,8 @@
 #include <thread>
 
 #include "metrics.h"
+#include "reco/ascii.h"
+#include "reco/ingest.h"
 #include "reco/parallel.h"
 #include "reco/server.h"
 #include "router.h"
@@ -66,18 +78,31 @@ constexpr size_t kMaxLingeringBytes = 1024 * 1024;
 constexpr auto kLingeringTimeout = std::chrono::milliseconds(2000);
 constexpr size_t kInitialInputBytes = 4096;
 
-// Keeps what routing needs (method, target, version); Beast still validates
-// every header and enforces the limits, and bodies are counted and dropped.
+// Keeps what routing needs (method, target, version, Authorization); Beast
+// still validates every header and enforces the limits. Bodies are counted
+// and dropped, except a write route's, which is kept (under its own limit).
 class RequestParser final : public http::basic_parser<true> {
  public:
-  RequestParser(std::string* target, uint32_t max_url_bytes, uint32_t max_header_bytes)
-      : target_(target), max_url_bytes_(max_url_bytes), max_header_bytes_(max_header_bytes) {}
+  // The strings are the connection's, reused across requests.
+  RequestParser(std::string* target, std::string* body, std::string* authorization,
+                const ServerOptions& options)
+      : target_(target),
+        body_(body),
+        authorization_(authorization),
+        max_url_bytes_(options.max_url_bytes),
+        max_header_bytes_(options.max_header_bytes),
+        max_event_body_bytes_(options.max_event_body_bytes) {}
 
   Method method() const { return method_; }
   int http_minor() const { return version_ % 10; }
   bool got_request_line() const { return got_request_line_; }
   bool uri_too_long() const { return uri_too_long_; }
   bool header_too_large() const { return header_too_large_; }
+  int authorization_headers() const { return authorization_headers_; }
+  Route body_route() const { return body_route_; }
+  // "Expect: 100-continue" and no interim answer sent yet.
+  bool wants_continue() const { return expect_continue_ && !continue_sent_; }
+  void set_continue_sent() { continue_sent_ = true; }
 
  private:
   void on_request_impl(http::verb verb, beast_string_view method, beast_string_view target,
@@ -92,34 +117,72 @@ class RequestParser final : public http::basic_parser<true> {
     target_->assign(target.data(), target.size());
     method_ = verb == http::verb::get    ? Method::kGet
               : verb == http::verb::head ? Method::kHead
+              : verb == http::verb::post ? Method::kPost
                                          : Method::kOther;
     version_ = version;
+    authorization_->clear();
+    body_->clear();
+    const std::string_view t(target.data(), target.size());
+    if (method_ == Method::kPost && IsWriteTarget(t)) {
+      keep_body_ = true;
+      if (IsEventsTarget(t)) {
+        body_route_ = Route::kEvents;
+        // Set here because Beast checks Content-Length against the limit
+        // before the header callback.
+        body_limit(max_event_body_bytes_);
+      } else {
+        body_route_ = Route::kAdminActivate;
+      }
+    }
   }
   void on_response_impl(int, beast_string_view, int, error_code&) override {}
   // Beast applies header_limit to the bytes of one put() call, and it consumes
   // complete lines as they arrive, so a header fed in small pieces would slip
   // past it: the total is counted here.
-  void on_field_impl(http::field, beast_string_view name, beast_string_view value,
+  void on_field_impl(http::field field, beast_string_view name, beast_string_view value,
                      error_code& ec) override {
     header_bytes_ += name.size() + value.size() + 4;  // ": " and CRLF
     if (header_bytes_ > max_header_bytes_) {
       header_too_large_ = true;
       ec = http::error::header_limit;
+      return;
+    }
+    if (field == http::field::authorization) {
+      ++authorization_headers_;
+      authorization_->assign(value.data(), value.size());
+    } else if (field == http::field::expect) {
+      expect_continue_ =
+          EqualsIgnoreCase(std::string_view(value.data(), value.size()), "100-continue");
     }
   }
   void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-  size_t on_body_impl(beast_string_view body, error_code&) override { return body.size(); }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    // Within the body limit, checked by Beast before this call.
+    if (keep_body_ && length) body_->reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast_string_view body, error_code&) override {
+    if (keep_body_) body_->append(body.data(), body.size());
+    return body.size();
+  }
   void on_chunk_header_impl(std::uint64_t, beast_string_view, error_code&) override {}
   size_t on_chunk_body_impl(std::uint64_t, beast_string_view body, error_code&) override {
+    if (keep_body_) body_->append(body.data(), body.size());
     return body.size();
   }
   void on_finish_impl(error_code&) override {}
 
   std::string* target_;
+  std::string* body_;
+  std::string* authorization_;
   uint32_t max_url_bytes_;
   uint32_t max_header_bytes_;
+  uint32_t max_event_body_bytes_;
   size_t header_bytes_ = 0;
+  int authorization_headers_ = 0;
+  bool keep_body_ = false;
+  bool expect_continue_ = false;
+  bool continue_sent_ = false;
+  Route body_route_ = Route::kOther;
   Method method_ = Method::kOther;
   int version_ = 11;
   bool got_request_line_ = false;
@@ -134,14 +197,16 @@ class Connection;
 class EventLoop {
  public:
   EventLoop(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
-            int threads)
+            int threads, const WriteBackends* writes, asio::thread_pool* ingest_pool)
       : options_(options),
+        writes_(writes),
+        ingest_pool_(ingest_pool),
         ctx_(threads),
         guard_(ctx_.get_executor()),
         sweep_strand_(ctx_.get_executor()),
         sweeper_(sweep_strand_) {
     for (int i = 0; i < threads; ++i) {
-      routers_.push_back(std::make_unique<Router>(options, source, metrics, i));
+      routers_.push_back(std::make_unique<Router>(options, source, metrics, i, writes));
     }
     const auto shortest = std::min({options.idle_timeout, options.request_timeout,
                                     options.write_timeout, options.drain_timeout});
@@ -152,6 +217,8 @@ class EventLoop {
 
   asio::io_context& context() { return ctx_; }
   const ServerOptions& options() const { return options_; }
+  const WriteBackends& writes() const { return *writes_; }
+  asio::thread_pool& ingest_pool() { return *ingest_pool_; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   // The calling worker thread's Router (and metrics shard).
@@ -193,6 +260,8 @@ class EventLoop {
   static thread_local Router* current_router_;
 
   const ServerOptions& options_;
+  const WriteBackends* writes_;
+  asio::thread_pool* ingest_pool_;
   std::vector<std::unique_ptr<Router>> routers_;
   asio::io_context ctx_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
@@ -258,7 +327,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection* next = nullptr;
 
  private:
-  enum class State { kIdle, kReading, kWriting, kLingering };
+  // kWaiting: a write job is out on the ingest pool; no socket operation is
+  // pending and the deadline is off (the job's own duration is not the
+  // client's fault, and an acknowledged write must be answered).
+  enum class State { kIdle, kReading, kWriting, kWaiting, kLingering };
 
   void SetDeadline(Clock::duration from_now) {
     deadline_.store((Clock::now() + from_now).time_since_epoch().count(),
@@ -316,16 +388,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const size_t used =
           parser_->put(asio::const_buffer(in_.data() + in_begin_, in_end_ - in_begin_), ec);
       in_begin_ += used;
-      if (ec == http::error::need_more) break;
+      if (ec == http::error::need_more) {
+        MaybeSendContinue();
+        break;
+      }
       if (ec) {
         RejectRequest(ec);
         break;
       }
       if (!parser_->is_done()) {
-        if (used == 0) break;
+        if (used == 0) {
+          MaybeSendContinue();
+          break;
+        }
         continue;
       }
-      FinishRequest();
+      if (!FinishRequest()) return;  // a write job is out; OnWriteJobDone resumes
       if (out_.size() >= kMaxPendingOutput) break;
     }
     if (!close_after_write_ && parser_ && in_begin_ == 0 && in_end_ == in_.size() &&
@@ -339,20 +417,69 @@ class Connection : public std::enable_shared_from_this<Connection> {
     DoRead();
   }
 
+  // A client that sent "Expect: 100-continue" waits (curl: 1 s) before the
+  // body; tell it to go on once the header is in.
+  void MaybeSendContinue() {
+    if (parser_ && parser_->is_header_done() && parser_->wants_continue() &&
+        parser_->http_minor() == 1) {
+      out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+      parser_->set_continue_sent();
+    }
+  }
+
   void StartRequest() {
-    parser_.emplace(&target_, options_.max_url_bytes, options_.max_header_bytes);
+    parser_.emplace(&target_, &body_, &authorization_, options_);
     parser_->eager(true);
     parser_->header_limit(options_.max_header_bytes);
     parser_->body_limit(options_.max_body_bytes);
     SetDeadline(options_.request_timeout);
   }
 
-  void FinishRequest() {
-    const bool keep_alive = parser_->keep_alive() && !loop_->draining();
-    EventLoop::router().Handle(parser_->method(), target_, parser_->http_minor(), keep_alive,
-                               &out_);
+  // False when the request went to the ingest pool.
+  bool FinishRequest() {
+    Request request;
+    request.method = parser_->method();
+    request.target = target_;
+    request.http_minor = parser_->http_minor();
+    request.keep_alive = parser_->keep_alive() && !loop_->draining();
+    request.authorization = authorization_;
+    request.authorization_headers = parser_->authorization_headers();
+    request.body = &body_;
+    const bool answered = EventLoop::router().Handle(request, &out_, &job_);
     parser_.reset();
-    if (!keep_alive) AbandonInput();
+    if (!answered) {
+      StartWriteJob();
+      return false;
+    }
+    if (!request.keep_alive) AbandonInput();
+    return true;
+  }
+
+  void StartWriteJob() {
+    SetState(State::kWaiting);
+    deadline_.store(Clock::time_point::max().time_since_epoch().count(), std::memory_order_relaxed);
+    // Until the completion is posted, only the pool thread touches job_ and
+    // result_: the connection has nothing else pending.
+    asio::post(loop_->ingest_pool(),
+               [self = shared_from_this(), work = asio::make_work_guard(loop_->context())] {
+                 self->result_ = RunWriteJob(self->job_, self->loop_->writes(), self->options_);
+                 asio::post(self->loop_->context(), [self] { self->OnWriteJobDone(); });
+               });
+  }
+
+  void OnWriteJobDone() {
+    job_.keep_alive = job_.keep_alive && !loop_->draining();
+    EventLoop::router().FinishWrite(job_, result_, &out_);
+    // Keep a small body's capacity for the next write; give a big one back.
+    if (job_.body.capacity() <= kMaxPendingOutput && body_.capacity() < job_.body.capacity()) {
+      body_.swap(job_.body);
+    }
+    job_.body = std::string();
+    result_.body = std::string();
+    if (!job_.keep_alive) AbandonInput();
+    SetState(State::kReading);
+    SetDeadline(options_.request_timeout);
+    ProcessInput();
   }
 
   void RejectRequest(error_code ec) {
@@ -383,7 +510,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       status = 413;
       message = "request body is too large";
     }
-    EventLoop::router().Reject(status, message, &out_);
+    EventLoop::router().Reject(status, message, &out_,
+                               parser_->got_request_line() ? parser_->body_route() : Route::kOther);
     AbandonInput();
   }
 
@@ -436,6 +564,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t in_end_ = 0;
   std::string out_;
   std::string target_;
+  std::string body_;           // a write route's request body
+  std::string authorization_;  // the request's Authorization value
+  WriteJob job_;
+  WriteResult result_;
   std::optional<RequestParser> parser_;
   bool close_after_write_ = false;
   size_t lingering_bytes_ = 0;
@@ -522,13 +654,17 @@ void EventLoop::Sweep() {
 struct HttpServer::Impl {
   ServerOptions options;
   RecommendationSource* source = nullptr;
+  WriteBackends writes;
   std::unique_ptr<serve::ServerMetrics> metrics;
+  // Declared before the loop: connections' write jobs run on it.
+  std::optional<boost::asio::thread_pool> ingest_pool;
   std::unique_ptr<serve::EventLoop> loop;
   std::vector<std::thread> threads;
   boost::asio::io_context control{1};  // acceptor and signals
   boost::asio::ip::tcp::acceptor acceptor{control};
   boost::asio::steady_timer accept_retry{control};
   std::optional<boost::asio::signal_set> signals;
+  std::optional<boost::asio::signal_set> reload_signal;  // SIGHUP
   std::thread control_thread;
   uint16_t port = 0;
   std::atomic<bool> shutdown_requested{false};
@@ -567,6 +703,7 @@ struct HttpServer::Impl {
       acceptor.close(ec);
       accept_retry.cancel();
       if (signals) signals->cancel(ec);
+      if (reload_signal) reload_signal->cancel(ec);
     });
     if (loop) loop->BeginDrain();
   }
@@ -577,6 +714,28 @@ struct HttpServer::Impl {
     for (auto& t : threads) {
       if (t.joinable()) t.join();
     }
+    // The loop only stops once every write job has been answered; what is
+    // left is a SIGHUP reload, which must finish before the admin goes away.
+    if (ingest_pool) ingest_pool->join();
+  }
+
+  // SIGHUP: ModelAdmin::Reload on the ingest pool (it loads a model), logged;
+  // a failed reload keeps the old model and the server.
+  void WaitForReloadSignal() {
+    reload_signal->async_wait([this](serve::error_code ec, int) {
+      if (ec) return;
+      spdlog::info("received SIGHUP: reloading the model");
+      ModelAdmin* admin = writes.models;
+      boost::asio::post(*ingest_pool, [admin] {
+        const Status st = admin->Reload();
+        if (st.ok()) {
+          spdlog::info("reload done: serving model version '{}'", admin->LiveVersion());
+        } else {
+          spdlog::error("reload failed, the previous model keeps serving: {}", st.ToString());
+        }
+      });
+      WaitForReloadSignal();
+    });
   }
 };
 
@@ -595,7 +754,8 @@ void HttpServer::Shutdown() { impl_->Shutdown(); }
 void HttpServer::Wait() { impl_->Wait(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
-                                                      RecommendationSource* source) {
+                                                      RecommendationSource* source,
+                                                      WriteBackends writes) {
   namespace asio = boost::asio;
   using tcp = asio::ip::tcp;
   if (source == nullptr) return Status::InvalidArgument("server needs a recommendation source");
@@ -604,10 +764,24 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
   }
   if (options.default_k < 1) return Status::InvalidArgument("default k must be at least 1");
   if (options.max_id_bytes < 1) return Status::InvalidArgument("max_id_bytes must be positive");
+  const bool any_writes = writes.events != nullptr || writes.models != nullptr;
+  if (any_writes && writes.keys.empty() && !options.allow_unauthenticated_writes) {
+    return Status::FailedPrecondition(
+        "write routes are enabled but no API key is configured; configure a key, or allow "
+        "unauthenticated writes explicitly");
+  }
+  if (options.require_key_for_reads && writes.keys.empty()) {
+    return Status::InvalidArgument("keyed reads need at least one API key");
+  }
+  if (options.ingest_threads < 1) return Status::InvalidArgument("ingest_threads must be >= 1");
+  if (options.max_event_body_bytes < 1 || options.max_events_per_request < 1) {
+    return Status::InvalidArgument("event body and batch limits must be positive");
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->source = source;
+  impl->writes = std::move(writes);
   const int threads = ResolveThreads(options.threads);
 
   serve::error_code ec;
@@ -636,8 +810,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
   if (ec) return Status::IOError("cannot read the listening port: " + ec.message());
 
   impl->metrics = std::make_unique<serve::ServerMetrics>(threads);
-  impl->loop =
-      std::make_unique<serve::EventLoop>(impl->options, source, impl->metrics.get(), threads);
+  impl->ingest_pool.emplace(any_writes ? options.ingest_threads : 1);
+  impl->loop = std::make_unique<serve::EventLoop>(impl->options, source, impl->metrics.get(),
+                                                  threads, &impl->writes, &*impl->ingest_pool);
   if (options.handle_signals) {
     impl->signals.emplace(impl->control, SIGINT, SIGTERM);
     Impl* raw = impl.get();
@@ -646,6 +821,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
       spdlog::info("received signal {}: finishing in-flight requests, then exiting", signal);
       raw->Shutdown();
     });
+    if (impl->writes.models != nullptr) {
+      impl->reload_signal.emplace(impl->control, SIGHUP);
+      impl->WaitForReloadSignal();
+    }
   }
   impl->Accept();
   for (int i = 0; i < threads; ++i) {

@@ -18,10 +18,32 @@ std::string_view RouteLabel(Route route) {
       return "/readyz";
     case Route::kMetrics:
       return "/metrics";
+    case Route::kEvents:
+      return "/v1/events";
+    case Route::kAdminActivate:
+      return "/v1/admin/models/{version}/activate";
     case Route::kOther:
       break;
   }
   return "other";
+}
+
+std::string_view EventRejectionLabel(EventRejection reason) {
+  switch (reason) {
+    case EventRejection::kInvalid:
+      return "invalid";
+    case EventRejection::kTooLarge:
+      return "too_large";
+    case EventRejection::kUnauthorized:
+      return "unauthorized";
+    case EventRejection::kQueueFull:
+      return "queue_full";
+    case EventRejection::kUnavailable:
+      return "unavailable";
+    case EventRejection::kError:
+      break;
+  }
+  return "error";
 }
 
 ServerMetrics::ServerMetrics(int shards)
@@ -39,11 +61,32 @@ void ServerMetrics::RecordRequest(int shard, Route route, int status, uint64_t n
   Shard& s = shards_[shard];
   const int r = static_cast<int>(route);
   Bump(s.requests[r][CodeIndex(status)]);
+  Bump(s.buckets[r][BucketIndex(nanos)]);
+  Bump(s.latency_ns_sum[r], nanos);
+}
+
+int ServerMetrics::BucketIndex(uint64_t nanos) {
   const double seconds = static_cast<double>(nanos) * 1e-9;
   int b = 0;
   while (b < kBucketCount - 1 && seconds > kLatencyBuckets[b]) ++b;
-  Bump(s.buckets[r][b]);
-  Bump(s.latency_ns_sum[r], nanos);
+  return b;
+}
+
+void ServerMetrics::RecordAcceptLatency(Shard& s, uint64_t nanos) {
+  Bump(s.accept_buckets[BucketIndex(nanos)]);
+  Bump(s.accept_ns_sum, nanos);
+}
+
+void ServerMetrics::RecordEventsAccepted(int shard, uint64_t events, uint64_t accept_nanos) {
+  Shard& s = shards_[shard];
+  Bump(s.events_accepted, events);
+  RecordAcceptLatency(s, accept_nanos);
+}
+
+void ServerMetrics::RecordEventsRejected(int shard, EventRejection reason, uint64_t accept_nanos) {
+  Shard& s = shards_[shard];
+  Bump(s.events_rejected[static_cast<int>(reason)]);
+  if (accept_nanos > 0) RecordAcceptLatency(s, accept_nanos);
 }
 
 namespace {
@@ -150,6 +193,47 @@ void ServerMetrics::Render(std::string_view active_version, std::string* out) co
   // Shards are read one after another, so guard against a transient skew.
   AppendUint(out, opened >= closed ? opened - closed : 0);
   out->push_back('\n');
+
+  AppendHeader(out, "reco_events_accepted_total", "counter",
+               "Events made durable through POST /v1/events.");
+  out->append("reco_events_accepted_total ");
+  AppendUint(out, sum([](const Shard& s) -> auto& { return s.events_accepted; }));
+  out->push_back('\n');
+
+  AppendHeader(out, "reco_event_requests_rejected_total", "counter",
+               "POST /v1/events requests refused (nothing written), by reason.");
+  for (int r = 0; r < kEventRejectionCount; ++r) {
+    out->append("reco_event_requests_rejected_total{reason=\"");
+    out->append(EventRejectionLabel(static_cast<EventRejection>(r)));
+    out->append("\"} ");
+    AppendUint(out, sum([&](const Shard& s) -> auto& { return s.events_rejected[r]; }));
+    out->push_back('\n');
+  }
+
+  AppendHeader(out, "reco_event_accept_duration_seconds", "histogram",
+               "Time the event sink took to make a request's events durable (Accept).");
+  {
+    uint64_t cumulative = 0;
+    for (int b = 0; b < kBucketCount; ++b) {
+      cumulative += sum([&](const Shard& s) -> auto& { return s.accept_buckets[b]; });
+      out->append("reco_event_accept_duration_seconds_bucket{le=\"");
+      if (b + 1 < kBucketCount) {
+        AppendDouble(out, kLatencyBuckets[b]);
+      } else {
+        out->append("+Inf");
+      }
+      out->append("\"} ");
+      AppendUint(out, cumulative);
+      out->push_back('\n');
+    }
+    out->append("reco_event_accept_duration_seconds_sum ");
+    AppendDouble(
+        out,
+        static_cast<double>(sum([](const Shard& s) -> auto& { return s.accept_ns_sum; })) * 1e-9);
+    out->append("\nreco_event_accept_duration_seconds_count ");
+    AppendUint(out, cumulative);
+    out->push_back('\n');
+  }
 
   AppendHeader(out, "reco_active_model_version", "gauge",
                "1 for the model version being served; absent when none is active.");

@@ -20,15 +20,30 @@ enum class Route : uint8_t {
   kHealthz,
   kReadyz,
   kMetrics,
-  kOther,  // unknown paths and requests that never parsed
+  kEvents,         // POST /v1/events
+  kAdminActivate,  // POST /v1/admin/models/{version}/activate
+  kOther,          // unknown paths and requests that never parsed
 };
-inline constexpr int kRouteCount = 6;
+inline constexpr int kRouteCount = 8;
+
+// Why a POST /v1/events was refused, as the "reason" label.
+enum class EventRejection : uint8_t {
+  kInvalid,       // 400: bad JSON, unknown field, a limit
+  kTooLarge,      // 413: body or batch over its limit
+  kUnauthorized,  // 401
+  kQueueFull,     // 503: the sink's refresh queue is full
+  kUnavailable,   // 503: the event log cannot be written
+  kError,         // 500
+};
+inline constexpr int kEventRejectionCount = 6;
+std::string_view EventRejectionLabel(EventRejection reason);
 
 // The route label of each Route, as documented in docs/api.md.
 std::string_view RouteLabel(Route route);
 
 // Every status code the server emits, so counters are a fixed array.
-inline constexpr std::array<int, 9> kStatusCodes = {200, 400, 404, 405, 413, 414, 431, 500, 503};
+inline constexpr std::array<int, 12> kStatusCodes = {200, 202, 400, 401, 404, 405,
+                                                     409, 413, 414, 431, 500, 503};
 
 // Histogram bucket upper bounds in seconds.
 inline constexpr std::array<double, 14> kLatencyBuckets = {
@@ -43,6 +58,10 @@ class ServerMetrics {
   void RecordPopularFallback(int shard) { Bump(shards_[shard].popular_fallbacks); }
   void RecordConnectionOpened(int shard) { Bump(shards_[shard].connections_opened); }
   void RecordConnectionClosed(int shard) { Bump(shards_[shard].connections_closed); }
+  // Events made durable by one POST /v1/events and how long Accept took.
+  void RecordEventsAccepted(int shard, uint64_t events, uint64_t accept_nanos);
+  // A refused POST /v1/events; accept_nanos is 0 when Accept was not called.
+  void RecordEventsRejected(int shard, EventRejection reason, uint64_t accept_nanos);
 
   // Appends the exposition text; active_version "" means no active model.
   void Render(std::string_view active_version, std::string* out) const;
@@ -59,7 +78,13 @@ class ServerMetrics {
     std::atomic<uint64_t> popular_fallbacks{0};
     std::atomic<uint64_t> connections_opened{0};
     std::atomic<uint64_t> connections_closed{0};
+    std::atomic<uint64_t> events_accepted{0};
+    std::atomic<uint64_t> events_rejected[kEventRejectionCount] = {};
+    std::atomic<uint64_t> accept_buckets[kBucketCount] = {};  // not cumulative
+    std::atomic<uint64_t> accept_ns_sum{0};
   };
+  void RecordAcceptLatency(Shard& s, uint64_t nanos);
+  static int BucketIndex(uint64_t nanos);
 
   // Single writer per shard: a plain load+store is enough and much cheaper
   // than fetch_add.

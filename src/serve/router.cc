@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "reco/ascii.h"
+#include "reco/ingest.h"
 #include "text_util.h"
 
 namespace reco::serve {
@@ -13,12 +15,18 @@ std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 202:
+      return "Accepted";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 409:
+      return "Conflict";
     case 413:
       return "Payload Too Large";
     case 414:
@@ -36,10 +44,14 @@ std::string_view ErrorCodeFor(int status) {
   switch (status) {
     case 400:
       return "bad_request";
+    case 401:
+      return "unauthorized";
     case 404:
       return "not_found";
     case 405:
       return "method_not_allowed";
+    case 409:
+      return "conflict";
     case 413:
       return "payload_too_large";
     case 414:
@@ -71,45 +83,130 @@ bool FindK(std::string_view query, std::string_view* raw, bool* present) {
   return true;
 }
 
+// The origin-form of a target: absolute-form ("http://host/path", RFC 9112
+// 3.2.2) must be accepted too.
+std::string_view OriginForm(std::string_view target) {
+  if (target.starts_with("http://") || target.starts_with("https://")) {
+    const size_t authority = target.find("//") + 2;
+    const size_t path = target.find('/', authority);
+    return path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+  }
+  return target;
+}
+
+std::string_view PathOf(std::string_view target) {
+  target = OriginForm(target);
+  return target.substr(0, target.find('?'));
+}
+
+constexpr std::string_view kAdminModels = "/v1/admin/models/";
+constexpr std::string_view kActivate = "/activate";
+constexpr std::string_view kBearerChallenge = "Bearer realm=\"reco\"";
+constexpr std::string_view kInvalidTokenChallenge =
+    "Bearer realm=\"reco\", error=\"invalid_token\"";
+
+uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+}
+
 }  // namespace
 
+bool IsEventsTarget(std::string_view target) { return PathOf(target) == "/v1/events"; }
+
+bool IsWriteTarget(std::string_view target) {
+  const std::string_view path = PathOf(target);
+  return path == "/v1/events" || path.starts_with("/v1/admin/");
+}
+
 Router::Router(const ServerOptions& options, RecommendationSource* source, ServerMetrics* metrics,
-               int shard)
-    : options_(options), source_(source), metrics_(metrics), shard_(shard) {
+               int shard, const WriteBackends* writes)
+    : options_(options), source_(source), metrics_(metrics), shard_(shard), writes_(writes) {
   body_.reserve(4096);
   id_.reserve(options.max_id_bytes);
 }
 
-void Router::Handle(Method method, std::string_view target, int http_minor, bool keep_alive,
-                    std::string* out) {
+bool Router::Handle(const Request& request, std::string* out, WriteJob* job) {
   const auto start = std::chrono::steady_clock::now();
   body_.clear();
   Response r;
-  Dispatch(method, target, &r);
-  AppendHead(r.status, r.json, keep_alive, http_minor, r.allow_get, out);
-  if (method != Method::kHead) out->append(body_);
-  const auto nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count();
-  metrics_->RecordRequest(shard_, r.route, r.status, static_cast<uint64_t>(nanos));
+  Dispatch(request, &r, job);
+  if (r.deferred) {
+    job->route = r.route;
+    job->http_minor = request.http_minor;
+    job->keep_alive = request.keep_alive;
+    job->start = start;
+    return false;
+  }
+  AppendHead(r.status, r.json, request.keep_alive, request.http_minor, &r, 0, out);
+  if (request.method != Method::kHead) out->append(body_);
+  metrics_->RecordRequest(shard_, r.route, r.status, NanosSince(start));
+  return true;
 }
 
-void Router::Reject(int status, std::string_view message, std::string* out) {
+void Router::Handle(Method method, std::string_view target, int http_minor, bool keep_alive,
+                    std::string* out) {
+  Request request;
+  request.method = method;
+  request.target = target;
+  request.http_minor = http_minor;
+  request.keep_alive = keep_alive;
+  WriteJob unused;
+  Handle(request, out, &unused);
+}
+
+void Router::FinishWrite(const WriteJob& job, const WriteResult& result, std::string* out) {
+  body_.assign(result.body);
+  Response r;
+  r.route = job.route;
+  r.status = result.status;
+  AppendHead(r.status, true, job.keep_alive, job.http_minor, &r, result.retry_after_s, out);
+  out->append(body_);
+  metrics_->RecordRequest(shard_, r.route, r.status, NanosSince(job.start));
+  if (job.route == Route::kEvents) {
+    if (result.accepted) {
+      metrics_->RecordEventsAccepted(shard_, result.events, result.accept_nanos);
+    } else {
+      metrics_->RecordEventsRejected(shard_, result.rejection, result.accept_nanos);
+    }
+  }
+}
+
+void Router::Reject(int status, std::string_view message, std::string* out, Route route) {
   body_.clear();
   Response r;
+  r.route = route;
   Error(&r, status, ErrorCodeFor(status), message);
-  AppendHead(r.status, true, /*keep_alive=*/false, 1, false, out);
+  AppendHead(r.status, true, /*keep_alive=*/false, 1, &r, 0, out);
   out->append(body_);
-  metrics_->RecordRequest(shard_, Route::kOther, status, 0);
+  metrics_->RecordRequest(shard_, route, status, 0);
+  if (route == Route::kEvents) {
+    metrics_->RecordEventsRejected(
+        shard_, status == 413 ? EventRejection::kTooLarge : EventRejection::kInvalid, 0);
+  }
 }
 
-void Router::Dispatch(Method method, std::string_view target, Response* r) {
-  // Absolute-form ("http://host/path", RFC 9112 3.2.2) must be accepted too.
-  if (target.starts_with("http://") || target.starts_with("https://")) {
-    const size_t authority = target.find("//") + 2;
-    const size_t path = target.find('/', authority);
-    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+std::string_view Router::CheckKey(const Request& request) const {
+  // Start() refuses keyed routes without keys unless writes were explicitly
+  // left open, so no keys means open.
+  if (writes_ == nullptr || writes_->keys.empty()) return {};
+  if (request.authorization_headers == 0) return kBearerChallenge;
+  if (request.authorization_headers > 1) return kInvalidTokenChallenge;
+  std::string_view value = request.authorization;
+  constexpr std::string_view kScheme = "bearer";
+  if (value.size() <= kScheme.size() ||
+      !EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme) || value[kScheme.size()] != ' ') {
+    return kInvalidTokenChallenge;
   }
+  value.remove_prefix(kScheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return writes_->keys.Verify(value) ? std::string_view() : kInvalidTokenChallenge;
+}
+
+void Router::Dispatch(const Request& request, Response* r, WriteJob* job) {
+  const Method method = request.method;
+  const std::string_view target = OriginForm(request.target);
   const size_t qmark = target.find('?');
   const std::string_view path = target.substr(0, qmark);
   const std::string_view query =
@@ -125,6 +222,12 @@ void Router::Dispatch(Method method, std::string_view target, Response* r) {
     route = Route::kReadyz;
   } else if (path == "/metrics") {
     route = Route::kMetrics;
+  } else if (path == "/v1/events") {
+    route = Route::kEvents;
+  } else if (path.starts_with(kAdminModels) && path.ends_with(kActivate) &&
+             path.size() > kAdminModels.size() + kActivate.size()) {
+    raw_id = path.substr(kAdminModels.size(), path.size() - kAdminModels.size() - kActivate.size());
+    if (raw_id.find('/') == std::string_view::npos) route = Route::kAdminActivate;
   } else if (path.starts_with(kUsers) || path.starts_with(kItems)) {
     const bool users = path.starts_with(kUsers);
     const std::string_view rest = path.substr(kUsers.size());  // both prefixes are 10 bytes
@@ -138,11 +241,48 @@ void Router::Dispatch(Method method, std::string_view target, Response* r) {
   }
   r->route = route;
   if (route == Route::kOther) return Error(r, 404, "not_found", "no such route");
-  if (method == Method::kOther) {
-    r->allow_get = true;
-    return Error(r, 405, "method_not_allowed", "only GET and HEAD are allowed here");
+  const bool write = route == Route::kEvents || route == Route::kAdminActivate;
+  if (write ? method != Method::kPost : method != Method::kGet && method != Method::kHead) {
+    r->allow = write ? "POST" : "GET, HEAD";
+    return Error(r, 405, "method_not_allowed",
+                 write ? "only POST is allowed here" : "only GET and HEAD are allowed here");
+  }
+  if (write) {
+    const bool events = route == Route::kEvents;
+    if (writes_ == nullptr || (events ? writes_->events == nullptr : writes_->models == nullptr)) {
+      return Error(r, 404, "not_found",
+                   events ? "event ingestion is not enabled on this server"
+                          : "model administration is not enabled on this server");
+    }
+  }
+  if (write ||
+      (options_.require_key_for_reads && route != Route::kHealthz && route != Route::kReadyz)) {
+    if (const std::string_view challenge = CheckKey(request); !challenge.empty()) {
+      r->www_authenticate = challenge;
+      if (route == Route::kEvents) {
+        metrics_->RecordEventsRejected(shard_, EventRejection::kUnauthorized, 0);
+      }
+      return Error(r, 401, "unauthorized",
+                   challenge == kBearerChallenge
+                       ? "an API key is required: Authorization: Bearer <key>"
+                       : "invalid API key");
+    }
   }
   switch (route) {
+    case Route::kEvents:
+      job->body.clear();
+      if (request.body != nullptr) job->body.swap(*request.body);
+      r->deferred = true;
+      return;
+    case Route::kAdminActivate:
+      if (!PercentDecode(raw_id, &id_) || id_.empty() || id_.size() > options_.max_id_bytes ||
+          HasControlChars(id_) || !IsValidUtf8(id_)) {
+        return Error(r, 400, "bad_request",
+                     "version must be 1..256 bytes of UTF-8 text without control characters");
+      }
+      job->version = id_;
+      r->deferred = true;
+      return;
     case Route::kHealthz:
       body_.append("{\"status\":\"ok\"}");
       return;
@@ -254,12 +394,17 @@ void Router::ServeReadyz(Response* r) {
   }
   body_.append("{\"status\":\"ready\",\"model_version\":");
   AppendJsonString(&body_, source_->ActiveVersion());
+  if (writes_ != nullptr && writes_->models != nullptr) {
+    body_.append(",\"live_model_version\":");
+    AppendJsonString(&body_, writes_->models->LiveVersion());
+  }
   body_.push_back('}');
 }
 
 void Router::ServeMetrics(Response* r) {
   r->json = false;
   metrics_->Render(source_->ActiveVersion(), &body_);
+  if (writes_ != nullptr && writes_->extra_metrics) body_.append(writes_->extra_metrics());
 }
 
 void Router::StoreFailure(Response* r, const Status& status) {
@@ -280,11 +425,7 @@ void Router::Error(Response* r, int status, std::string_view code, std::string_v
   r->status = status;
   r->json = true;
   body_.clear();
-  body_.append("{\"error\":{\"code\":\"");
-  body_.append(code);
-  body_.append("\",\"message\":");
-  AppendJsonString(&body_, message);
-  body_.append("}}");
+  AppendErrorJson(&body_, code, message);
 }
 
 std::string_view Router::DateHeader() {
@@ -300,8 +441,8 @@ std::string_view Router::DateHeader() {
   return date_;
 }
 
-void Router::AppendHead(int status, bool json, bool keep_alive, int http_minor, bool allow_get,
-                        std::string* out) {
+void Router::AppendHead(int status, bool json, bool keep_alive, int http_minor, const Response* r,
+                        int retry_after_s, std::string* out) {
   out->append("HTTP/1.1 ");
   AppendUint(out, static_cast<uint64_t>(status));
   out->push_back(' ');
@@ -313,7 +454,15 @@ void Router::AppendHead(int status, bool json, bool keep_alive, int http_minor, 
   out->append("Content-Length: ");
   AppendUint(out, body_.size());
   out->append("\r\n");
-  if (allow_get) out->append("Allow: GET, HEAD\r\n");
+  if (!r->allow.empty()) out->append("Allow: ").append(r->allow).append("\r\n");
+  if (!r->www_authenticate.empty()) {
+    out->append("WWW-Authenticate: ").append(r->www_authenticate).append("\r\n");
+  }
+  if (retry_after_s > 0) {
+    out->append("Retry-After: ");
+    AppendUint(out, static_cast<uint64_t>(retry_after_s));
+    out->append("\r\n");
+  }
   if (!keep_alive) {
     out->append("Connection: close\r\n");
   } else if (http_minor == 0) {

@@ -155,4 +155,21 @@ bool ParsePositiveInt(std::string_view s, int* value) {
   return true;
 }
 
+void AppendErrorJson(std::string* out, std::string_view code, std::string_view message,
+                     std::string_view field, int64_t index) {
+  out->append("{\"error\":{\"code\":");
+  AppendJsonString(out, code);
+  out->append(",\"message\":");
+  AppendJsonString(out, message);
+  if (!field.empty()) {
+    out->append(",\"field\":");
+    AppendJsonString(out, field);
+  }
+  if (index >= 0) {
+    out->append(",\"index\":");
+    AppendUint(out, static_cast<uint64_t>(index));
+  }
+  out->append("}}");
+}
+
 }  // namespace reco::serve

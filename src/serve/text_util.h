@@ -28,6 +28,11 @@ void AppendJsonFloat(std::string* out, float value);
 
 void AppendUint(std::string* out, uint64_t value);
 
+// {"error":{"code":...,"message":...[,"field":...][,"index":n]}}: the body of
+// every error response. field is omitted when empty, index when negative.
+void AppendErrorJson(std::string* out, std::string_view code, std::string_view message,
+                     std::string_view field = {}, int64_t index = -1);
+
 // Parses a decimal integer in [1, 2^31); false for anything else.
 bool ParsePositiveInt(std::string_view s, int* value);
 

@@ -1,0 +1,133 @@
+// The blocking half of the write routes, run on the server's ingest pool:
+// parse and validate an events body, hand it to the EventSink, or activate a
+// model through the ModelAdmin, and turn the outcome into a response.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <exception>
+#include <vector>
+
+#include "event_json.h"
+#include "reco/ingest.h"
+#include "router.h"
+#include "text_util.h"
+
+namespace reco::serve {
+namespace {
+
+// ingest.h maps ResourceExhausted (the refresh queue is full) to 503 with
+// Retry-After; this keeps compiling, and starts counting it as queue_full,
+// whether or not status.h has that code yet.
+template <typename S>
+bool IsQueueFull(const S& status) {
+  if constexpr (requires { S::Code::kResourceExhausted; }) {
+    return status.code() == S::Code::kResourceExhausted;
+  } else {
+    return false;
+  }
+}
+
+void Fail(WriteResult* r, int status, std::string_view code, std::string_view message,
+          std::string_view field = {}, int64_t index = -1) {
+  r->status = status;
+  r->body.clear();
+  AppendErrorJson(&r->body, code, message, field, index);
+}
+
+void RunEvents(const WriteJob& job, const WriteBackends& backends, const ServerOptions& options,
+               WriteResult* r) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::vector<Event> events;
+  EventBodyError error;
+  if (!ParseEventsBody(job.body, options.max_events_per_request, now_ms, &events, &error)) {
+    r->rejection = error.status == 413 ? EventRejection::kTooLarge : EventRejection::kInvalid;
+    return Fail(r, error.status, error.status == 413 ? "payload_too_large" : "bad_request",
+                error.message, error.field, error.index);
+  }
+  EventSink* sink = backends.events;
+  const auto start = std::chrono::steady_clock::now();
+  Result<uint64_t> seq = sink->Accept(events);
+  r->accept_nanos = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  if (seq.ok()) {
+    r->accepted = true;
+    r->events = events.size();
+    r->status = 202;
+    r->body = "{\"accepted\":";
+    AppendUint(&r->body, events.size());
+    r->body.append(",\"last_seq\":");
+    AppendUint(&r->body, seq.value());
+    r->body.push_back('}');
+    return;
+  }
+  const Status& st = seq.status();
+  if (IsQueueFull(st)) {
+    r->rejection = EventRejection::kQueueFull;
+    r->retry_after_s = std::max(1, sink->RetryAfterSeconds());
+    return Fail(r, 503, "unavailable", "the refresh queue is full; retry later");
+  }
+  switch (st.code()) {
+    case Status::Code::kInvalidArgument:
+      r->rejection = EventRejection::kInvalid;
+      return Fail(r, 400, "bad_request", st.message());
+    case Status::Code::kUnavailable:
+    case Status::Code::kIOError:
+      spdlog::warn("events not accepted: {}", st.ToString());
+      r->rejection = EventRejection::kUnavailable;
+      r->retry_after_s = std::max(1, sink->RetryAfterSeconds());
+      return Fail(r, 503, "unavailable", "events cannot be recorded now; retry later");
+    default:
+      spdlog::error("events not accepted: {}", st.ToString());
+      r->rejection = EventRejection::kError;
+      return Fail(r, 500, "internal", "internal error");
+  }
+}
+
+void RunActivate(const WriteJob& job, const WriteBackends& backends, WriteResult* r) {
+  const Status st = backends.models->ActivateModel(job.version);
+  if (st.ok()) {
+    spdlog::info("admin: model version {} activated", job.version);
+    r->status = 200;
+    r->body = "{\"active\":";
+    AppendJsonString(&r->body, job.version);
+    r->body.push_back('}');
+    return;
+  }
+  spdlog::warn("admin: activating model version {} failed: {}", job.version, st.ToString());
+  switch (st.code()) {
+    case Status::Code::kNotFound:
+      return Fail(r, 404, "not_found", "no such model version");
+    case Status::Code::kCorruption:
+    case Status::Code::kFailedPrecondition:
+      // The caller holds an admin key and needs the reason to fix the model.
+      return Fail(r, 409, "conflict", "refused, the previous model keeps serving: " + st.message());
+    default:
+      return Fail(r, 500, "internal", "internal error");
+  }
+}
+
+}  // namespace
+
+WriteResult RunWriteJob(const WriteJob& job, const WriteBackends& backends,
+                        const ServerOptions& options) {
+  WriteResult r;
+  try {
+    if (job.route == Route::kEvents) {
+      RunEvents(job, backends, options, &r);
+    } else {
+      RunActivate(job, backends, &r);
+    }
+  } catch (const std::exception& e) {
+    // bad_alloc, or a backend that broke the no-exceptions rule: the request
+    // fails, the server does not.
+    spdlog::error("write request failed: {}", e.what());
+    r = WriteResult{};
+    Fail(&r, 500, "internal", "internal error");
+  }
+  return r;
+}
+
+}  // namespace reco::serve
