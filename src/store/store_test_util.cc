@@ -57,9 +57,9 @@ bool AnswersPing(int port) {
   return ok;
 }
 
-// Starts args[0] with stdin from /dev/null and stdout and stderr appended
-// to `output`.
-Result<pid_t> Spawn(std::vector<std::string> args, const std::string& output) {
+}  // namespace
+
+Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& output) {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -76,7 +76,6 @@ Result<pid_t> Spawn(std::vector<std::string> args, const std::string& output) {
   return pid;
 }
 
-}  // namespace
 
 RefusingLoopbackPort::RefusingLoopbackPort() {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -156,7 +155,7 @@ Status RedisServerProcess::StartOnPort(int port) {
     }
     args.push_back("nodes-" + port_text + ".conf");
   }
-  RECO_ASSIGN_OR_RETURN(pid_t pid, Spawn(std::move(args), "/dev/null"));
+  RECO_ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(std::move(args), "/dev/null"));
   pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -260,13 +259,10 @@ Result<std::string> RedisServerProcess::Command(const std::vector<std::string>& 
   return out;
 }
 
-namespace {
-
-// Runs argv to completion (at most `limit`), output appended to `log`.
-Status RunToCompletion(std::vector<std::string> args, const std::string& log,
-                       std::chrono::seconds limit) {
+Status RunProcess(std::vector<std::string> args, const std::string& log,
+                  std::chrono::seconds limit) {
   const std::string program = args[0];
-  RECO_ASSIGN_OR_RETURN(pid_t pid, Spawn(std::move(args), log));
+  RECO_ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(std::move(args), log));
   auto deadline = std::chrono::steady_clock::now() + limit;
   int wstatus = 0;
   while (waitpid(pid, &wstatus, WNOHANG) == 0) {
@@ -286,8 +282,6 @@ Status RunToCompletion(std::vector<std::string> args, const std::string& log,
   return Status::Ok();
 }
 
-}  // namespace
-
 RedisClusterProcess::~RedisClusterProcess() { (void)Stop(); }
 
 Status RedisClusterProcess::Start(int masters) {
@@ -304,7 +298,7 @@ Status RedisClusterProcess::Start(int masters) {
   }
   for (const char* a : {"--cluster-replicas", "0", "--cluster-yes"}) args.emplace_back(a);
   RECO_RETURN_IF_ERROR(
-      RunToCompletion(args, dir_.path() + "/cluster-create.log", std::chrono::seconds(120)));
+      RunProcess(args, dir_.path() + "/cluster-create.log", std::chrono::seconds(120)));
   return WaitUntilHealthy();
 }
 

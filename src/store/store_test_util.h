@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Starts args[0] (a path) with stdin from /dev/null and stdout and stderr
+// appended to the file `output`.
+Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& output);
+// Runs args to completion, output appended to `output`; IOError quoting the
+// output when it fails, Unavailable (after killing it) when it takes longer
+// than `limit`.
+Status RunProcess(std::vector<std::string> args, const std::string& output,
+                  std::chrono::seconds limit);
 
 // A loopback port that is bound but not listening: connecting to it is
 // refused, and nobody else can take it while this object lives.
