@@ -487,7 +487,10 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
 Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_activation) {
   std::lock_guard admin(admin_mu);
   RECO_RETURN_IF_ERROR(ValidateVersionId(version));
-  RECO_ASSIGN_OR_RETURN(RegisteredModel registered, models->Load(version));
+  const std::string context = "refusing to activate model version " + std::string(version);
+  Result<RegisteredModel> loaded = models->Load(version);
+  if (!loaded.ok()) return loaded.status().WithContext(context);
+  RegisteredModel registered = std::move(loaded).value();
   if (registered.interactions.rows != registered.model.num_users() ||
       registered.interactions.cols != registered.model.num_items()) {
     return Status::Corruption(fmt::format(
@@ -501,16 +504,16 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
   {
     // An unusable model (bad shapes, implicit with biases) fails every solve.
     std::vector<float> probe(live.fold_in.factors());
-    RECO_RETURN_IF_ERROR(live.fold_in.SolveUser({}, {}, probe.data(), nullptr)
-                             .WithContext("model version " + std::string(version)));
+    RECO_RETURN_IF_ERROR(
+        live.fold_in.SolveUser({}, {}, probe.data(), nullptr).WithContext(context));
   }
   Result<VersionMeta> meta = store->GetVersionMeta(version);
   if (!meta.ok()) {
     if (meta.status().code() == Status::Code::kNotFound) {
-      return Status::FailedPrecondition("the store has no complete version " +
+      return Status::FailedPrecondition(context + ": the store has no complete version " +
                                         std::string(version) + " (precompute its lists first)");
     }
-    return meta.status();
+    return meta.status().WithContext(context);
   }
 
   // Events the new model was not trained on, replayed while the old model
@@ -543,6 +546,9 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
   if (record_activation) {
     std::lock_guard lock(write_mu);
     Result<std::string> previous = store->RefreshActiveVersion();
+    if (!previous.ok() && previous.status().code() != Status::Code::kFailedPrecondition) {
+      return previous.status().WithContext(context);
+    }
     RECO_RETURN_IF_ERROR(store->Activate(version));
     Status recorded = models->RecordActivation(version);
     if (!recorded.ok()) {
