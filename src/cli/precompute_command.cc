@@ -1,9 +1,11 @@
 // reco precompute: write every user's top-k (and similar items, popular list)
 // for a model into a store as a new version, then activate it.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "commands.h"
 #include "flags.h"
+#include "reco/distributed.h"
 #include "reco/evaluation.h"
 #include "reco/precompute.h"
 
@@ -17,6 +19,7 @@ struct PrecomputeFlags {
   PrecomputeOptions options;
   bool no_activate = false;
   LoadFlags load;
+  bool distributed = false;
 };
 
 Status RunPrecompute(PrecomputeFlags& f) {
@@ -36,6 +39,47 @@ Status RunPrecompute(PrecomputeFlags& f) {
       "in {:.2f}s ({:.0f} users/s){}\n",
       r.meta.version, f.store_uri, r.meta.user_lists, r.meta.item_lists, r.meta.popular_items,
       r.seconds, r.users_per_second, f.options.activate ? ", active" : " (not activated)");
+  return Status::Ok();
+}
+
+// Under mpirun: every rank loads the model and seen items and opens the same
+// store; each writes its users' lists, rank 0 the rest, then commits.
+Status RunPrecomputeDistributed(PrecomputeFlags& f, int* rank) {
+  RECO_ASSIGN_OR_RETURN(std::unique_ptr<MpiWorld> world, MpiWorld::Init());
+  *rank = world->rank();
+  if (world->rank() != 0) spdlog::set_level(spdlog::level::warn);
+  f.options.activate = !f.no_activate;
+  f.options.show_progress = f.options.show_progress && world->rank() == 0;
+  FactorModel model;
+  CsrMatrix seen_matrix;
+  std::unique_ptr<RecommendationStore> store;
+  Status opened = [&]() -> Status {
+    if (f.store_uri.rfind("memory:", 0) == 0) {
+      return Status::InvalidArgument(
+          "--distributed needs a store all processes share (lmdb:// or redis://), not " +
+          f.store_uri);
+    }
+    RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
+    RECO_ASSIGN_OR_RETURN(model, LoadModel(f.model_path));
+    RECO_ASSIGN_OR_RETURN(seen_matrix, LoadSeenItems(model, f.seen_path, "--seen", load));
+    RECO_ASSIGN_OR_RETURN(store, RecommendationStore::Open(f.store_uri));
+    return Status::Ok();
+  }();
+  RECO_RETURN_IF_ERROR(world->AllOk(opened));
+  if (f.options.description.empty()) {
+    f.options.description = fmt::format("model={} kind={} factors={}", f.model_path,
+                                        ModelKindName(model.kind), model.factors());
+  }
+  RECO_ASSIGN_OR_RETURN(PrecomputeResult r, PrecomputeToStoreDistributed(*world, model, seen_matrix,
+                                                                         store.get(), f.options));
+  if (world->rank() == 0) {
+    fmt::print(
+        "version {} written to {} by {} processes: {} user lists, {} similar-item lists, {} "
+        "popular items in {:.2f}s ({:.0f} users/s){}\n",
+        r.meta.version, f.store_uri, world->size(), r.meta.user_lists, r.meta.item_lists,
+        r.meta.popular_items, r.seconds, r.users_per_second,
+        f.options.activate ? ", active" : " (not activated)");
+  }
   return Status::Ok();
 }
 
@@ -68,7 +112,19 @@ void AddPrecomputeCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--no-activate", f->no_activate, "Write the version but keep the active one");
   AddThreadsFlag(cmd, &f->options.threads);
   AddLoadFlags(cmd, &f->load);
+  cmd->add_flag("--distributed", f->distributed,
+                "Precompute across the processes of an MPI job: run as\n"
+                "`mpirun -np P reco precompute --distributed --store lmdb://...|redis://...`.\n"
+                "Each process scores a contiguous range of users and writes their lists\n"
+                "into the same new version; process 0 writes similar items and the popular\n"
+                "list and commits (and activates) the version once all have finished.");
   cmd->callback([f, exit_code] {
+    if (f->distributed) {
+      int rank = 0;
+      Status st = RunPrecomputeDistributed(*f, &rank);
+      if (!st.ok()) *exit_code = rank == 0 ? ReportError(st) : 1;
+      return;
+    }
     Status st = RunPrecompute(*f);
     if (!st.ok()) *exit_code = ReportError(st);
   });

@@ -7,7 +7,9 @@
 
 #include "commands.h"
 #include "flags.h"
+#include "reco/distributed.h"
 #include "reco/pipeline.h"
+#include "reco/rec_store.h"
 
 namespace reco::cli {
 namespace {
@@ -21,16 +23,18 @@ struct TrainFlags {
   LoadFlags load;
   SplitFlags split;
   AlsFlags als;
+  bool distributed = false;
 };
 
-Status RunTrain(const TrainFlags& f) {
-  RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
-  RECO_ASSIGN_OR_RETURN(AlsOptions als, ToAlsOptions(f.als));
-  als.threads = f.threads;
-  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(f.train_path, load));
-
-  Dataset train, test;
+struct TrainData {
+  Dataset train;
+  Dataset test;
   bool has_test = false;
+};
+
+Result<TrainData> LoadTrainData(const TrainFlags& f, const LoadOptions& load) {
+  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(f.train_path, load));
+  TrainData d;
   if (f.split.method != "none") {
     if (!f.test_path.empty()) {
       return Status::InvalidArgument("--split and --test exclude each other");
@@ -40,30 +44,33 @@ Status RunTrain(const TrainFlags& f) {
     RECO_ASSIGN_OR_RETURN(TrainTest tt, SplitDataset(data, so, &report));
     spdlog::info("{} split: {} train, {} test records ({} cold)", f.split.method,
                  report.train_records, report.test_records, report.cold_test_records);
-    train = SubsetDataset(data, tt.train);
-    test = SubsetDataset(data, tt.test);
-    has_test = true;
+    d.train = SubsetDataset(data, tt.train);
+    d.test = SubsetDataset(data, tt.test);
+    d.has_test = true;
   } else {
-    train = std::move(data);
+    d.train = std::move(data);
     if (!f.test_path.empty()) {
-      RECO_ASSIGN_OR_RETURN(test, LoadWithReport(f.test_path, load));
-      has_test = true;
+      RECO_ASSIGN_OR_RETURN(d.test, LoadWithReport(f.test_path, load));
+      d.has_test = true;
     }
   }
+  return d;
+}
 
-  RECO_ASSIGN_OR_RETURN(TrainingRun run,
-                        TrainWithProgress(train, als, has_test ? &test : nullptr, f.k,
-                                          als.implicit ? "implicit-als" : "explicit-als"));
+// Evaluates on the test data (if any), records where the model came from
+// and saves it.
+Status EvaluateAndSave(const TrainFlags& f, const AlsOptions& als, const TrainData& d,
+                       TrainingRun& run) {
   auto meta = nlohmann::json::parse(run.model.metadata_json);
   meta["train_path"] = std::filesystem::absolute(f.train_path).string();
-  if (has_test) {
-    CsrMatrix seen =
-        CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
+  if (d.has_test) {
+    CsrMatrix seen = CsrMatrix::FromInteractions(d.train.interactions, d.train.users.size(),
+                                                 d.train.items.size());
     EvalOptions eo;
     eo.k = f.k;
-    eo.threads = f.threads;
+    eo.threads = als.threads;
     eo.rating_metrics = !als.implicit;
-    RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateModel(run.model, seen, test, eo));
+    RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateModel(run.model, seen, d.test, eo));
     meta["eval"] = nlohmann::json::parse(EvalJson(ev, f.k));
     if (ev.has_rating_metrics) {
       fmt::print("test RMSE {:.4f}  MAE {:.4f}  R2 {:.4f}\n", ev.rating.rmse, ev.rating.mae,
@@ -83,6 +90,78 @@ Status RunTrain(const TrainFlags& f) {
   fmt::print("model: {} ({} users, {} items, {} factors), trained in {:.2f}s\n", f.out,
              run.model.num_users(), run.model.num_items(), run.model.factors(), run.seconds);
   return Status::Ok();
+}
+
+Status RunTrain(const TrainFlags& f) {
+  RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
+  RECO_ASSIGN_OR_RETURN(AlsOptions als, ToAlsOptions(f.als));
+  als.threads = f.threads;
+  RECO_ASSIGN_OR_RETURN(TrainData d, LoadTrainData(f, load));
+  RECO_ASSIGN_OR_RETURN(TrainingRun run,
+                        TrainWithProgress(d.train, als, d.has_test ? &d.test : nullptr, f.k,
+                                          als.implicit ? "implicit-als" : "explicit-als"));
+  return EvaluateAndSave(f, als, d, run);
+}
+
+// Under mpirun: every rank loads the same file and trains its share of the
+// rows; rank 0 evaluates and writes the model. *rank receives this rank.
+Status RunTrainDistributed(const TrainFlags& f, int* rank) {
+  RECO_ASSIGN_OR_RETURN(std::unique_ptr<MpiWorld> world, MpiWorld::Init());
+  *rank = world->rank();
+  if (world->rank() != 0) spdlog::set_level(spdlog::level::warn);
+  Result<TrainData> loaded = [&]() -> Result<TrainData> {
+    RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
+    return LoadTrainData(f, load);
+  }();
+  RECO_RETURN_IF_ERROR(world->AllOk(loaded.status()));
+  TrainData& d = *loaded;
+  Result<AlsOptions> parsed = ToAlsOptions(f.als);
+  RECO_RETURN_IF_ERROR(world->AllOk(parsed.status()));
+  AlsOptions als = *parsed;
+  als.threads = world->ThreadsPerRank(f.threads);
+
+  const CsrMatrix matrix =
+      CsrMatrix::FromInteractions(d.train.interactions, d.train.users.size(), d.train.items.size());
+  nlohmann::json iterations = nlohmann::json::array();
+  double train_seconds = 0;
+  auto on_iteration = [&](const DistributedIterationStats& st) {
+    train_seconds += st.seconds;
+    iterations.push_back({{"iteration", st.iteration},
+                          {"seconds", st.seconds},
+                          {"solve_seconds", st.solve_seconds},
+                          {"exchange_seconds", st.exchange_seconds},
+                          {"bytes_received", st.bytes_received},
+                          {"needed_bytes", st.needed_bytes}});
+    spdlog::info(
+        "iteration {}: {:.3f}s (solve {:.3f}s, allgather {:.3f}s), received {:.1f} MB "
+        "(needed rows only: {:.1f} MB)",
+        st.iteration, st.seconds, st.solve_seconds, st.exchange_seconds, st.bytes_received / 1e6,
+        st.needed_bytes / 1e6);
+  };
+  spdlog::info("distributed training: {} ranks, {} threads each", world->size(), als.threads);
+  Result<FactorModel> model =
+      TrainAlsDistributed(*world, matrix, d.train.users, d.train.items, als, on_iteration);
+  RECO_RETURN_IF_ERROR(world->AllOk(model.status()));
+
+  Status saved;
+  if (world->rank() == 0) {
+    TrainingRun run;
+    run.model = std::move(*model);
+    run.seconds = train_seconds;
+    nlohmann::json meta = {
+        {"created_utc", NewVersionId()},
+        {"train_data_hash", fmt::format("xxh3:{:016x}", HashInteractions(d.train))},
+        {"train_records", d.train.interactions.size()},
+        {"params", nlohmann::json::parse(AlsOptionsJson(als))},
+        {"train_seconds", train_seconds},
+        {"distributed",
+         {{"ranks", world->size()},
+          {"threads_per_rank", als.threads},
+          {"iterations", iterations}}}};
+    run.model.metadata_json = meta.dump();
+    saved = EvaluateAndSave(f, als, d, run);
+  }
+  return world->AllOk(saved);
 }
 
 }  // namespace
@@ -112,8 +191,24 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->footer(
       fmt::format("With --implicit the defaults are factors {}, reg {}, alpha {}, cg-steps {}.",
                   imp.factors, imp.regularization, imp.alpha, imp.cg_steps));
+  cmd->add_flag("--distributed", f->distributed,
+                "Train across the processes of an MPI job: run as\n"
+                "`mpirun -np P reco train --distributed ...`. Every process reads --train;\n"
+                "users and items are split into P contiguous ranges, each process solves\n"
+                "its own rows, and the factor blocks are exchanged (MPI_Allgatherv) after\n"
+                "every half-sweep. The model equals single-process training (same seed).\n"
+                "Process 0 evaluates and writes --out. --threads 0 shares each host's cores\n"
+                "among its processes. Per-iteration time and bytes exchanged are logged\n"
+                "and recorded in the model's metadata (\"distributed\").");
   cmd->callback([cmd, f, exit_code] {
     ApplyImplicitDefaults(*cmd, &f->als);
+    if (f->distributed) {
+      int rank = 0;
+      Status st = RunTrainDistributed(*f, &rank);
+      // Every rank has the same error (AllOk); one message is enough.
+      if (!st.ok()) *exit_code = rank == 0 ? ReportError(st) : 1;
+      return;
+    }
     Status st = RunTrain(*f);
     if (!st.ok()) *exit_code = ReportError(st);
   });

@@ -167,13 +167,14 @@ Status MpiWorld::AllOk(const Status& local) const {
   RECO_RETURN_IF_ERROR(MpiStatus(
       MPI_Allreduce(&mine, &first_failed, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "allreduce"));
   if (first_failed == size_) return Status::Ok();
-  if (first_failed == rank_) return local;
-  // Everyone else learns the failed rank's code and message.
+  // Everyone learns the failed rank's code and message (that rank too takes
+  // part in the broadcasts, then keeps its own status).
   std::string message = local.message();
   uint64_t header[2] = {static_cast<uint64_t>(local.code()), message.size()};
   MPI_Bcast(header, 2, MPI_UINT64_T, first_failed, MPI_COMM_WORLD);
   message.resize(header[1]);
   MPI_Bcast(message.data(), static_cast<int>(header[1]), MPI_CHAR, first_failed, MPI_COMM_WORLD);
+  if (first_failed == rank_) return local;
   return WithCode(static_cast<Status::Code>(header[0]),
                   "rank " + std::to_string(first_failed) + ": " + message);
 }
