@@ -124,6 +124,34 @@ std::string ShowDelimiter(std::string_view delim) {
   return "\"" + out + "\"";
 }
 
+// Number of '\n' bytes in the file (plus one if the last line has none),
+// leaving the file positioned at its start again.
+Result<uint64_t> CountLines(std::FILE* file, const std::string& path) {
+  std::vector<char> buf(kChunkBytes);
+  uint64_t lines = 0;
+  char last = '\n';
+  for (;;) {
+    size_t got = std::fread(buf.data(), 1, buf.size(), file);
+    for (const char* p = buf.data(); p < buf.data() + got; ++lines) {
+      const void* nl = std::memchr(p, '\n', static_cast<size_t>(buf.data() + got - p));
+      if (nl == nullptr) break;
+      p = static_cast<const char*>(nl) + 1;
+    }
+    if (got > 0) last = buf[got - 1];
+    if (got < buf.size()) {
+      if (std::ferror(file)) {
+        return Status::IOError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+      }
+      break;
+    }
+  }
+  if (last != '\n') ++lines;
+  if (std::fseek(file, 0, SEEK_SET) != 0) {
+    return Status::IOError(fmt::format("{}: cannot seek: {}", path, std::strerror(errno)));
+  }
+  return lines;
+}
+
 // Hands out the lines of a file as views into a large chunk buffer. A line is
 // copied only when it straddles two chunks (moved to the buffer's front), and
 // a line longer than the limit is skipped over unbuffered.
@@ -167,7 +195,6 @@ class LineReader {
   }
 
   uint64_t line_number() const { return line_number_; }
-  uint64_t bytes_consumed() const { return bytes_read_ - (end_ - pos_); }
 
  private:
   Status Emit(const char* begin, size_t len, Kind* kind, std::string_view* line) {
@@ -487,19 +514,26 @@ Result<Layout> ResolveLayout(const LoadOptions& opts, std::string_view first_lin
 // preserving file order of the survivors. Records are grouped by user with a
 // counting sort (file order within a user); walking a user's records, owner
 // and kept say whether an item was already seen for this user and which
-// record represents it. O(n + users + items) time and 4 bytes per record plus
-// 8 per item, where a hash set of pairs would need ~10x the memory.
+// record represents it. O(n + users + items) time and 4 bytes per record
+// (none when the file is grouped by user) plus 8 per item, where a hash set
+// of pairs would need ~10x the memory.
 Status ResolveDuplicates(const std::string& path, DuplicatePolicy policy,
                          const std::vector<uint64_t>& record_lines, Dataset* ds,
                          uint64_t* resolved) {
   std::vector<Interaction>& recs = ds->interactions;
   const uint32_t n = static_cast<uint32_t>(recs.size());
-  std::vector<uint32_t> start(static_cast<size_t>(ds->users.size()) + 1, 0);
-  for (const Interaction& r : recs) ++start[r.user + 1];
-  for (size_t u = 1; u < start.size(); ++u) start[u] += start[u - 1];
-  std::vector<uint32_t> order(n);
-  {
-    std::vector<uint32_t> next(start.begin(), start.end() - 1);
+  // Files are usually grouped by user already (each user's lines in one run,
+  // as MovieLens and `reco data synth` write them); then file order is the
+  // grouped order and the 4-byte-a-record permutation is not needed.
+  uint32_t runs = 0;
+  for (uint32_t i = 0; i < n; ++i) runs += (i == 0 || recs[i].user != recs[i - 1].user) ? 1 : 0;
+  const bool grouped = runs == ds->users.size();
+  std::vector<uint32_t> order;
+  if (!grouped) {
+    std::vector<uint32_t> next(static_cast<size_t>(ds->users.size()) + 1, 0);
+    for (const Interaction& r : recs) ++next[r.user + 1];
+    for (size_t u = 1; u < next.size(); ++u) next[u] += next[u - 1];
+    order.resize(n);
     for (uint32_t i = 0; i < n; ++i) order[next[recs[i].user]++] = i;
   }
   constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
@@ -508,44 +542,43 @@ Status ResolveDuplicates(const std::string& path, DuplicatePolicy policy,
   uint32_t first_dup = kNone;  // kError: the earliest line repeating an earlier one
   uint32_t first_dup_original = 0;
   uint64_t dropped = 0;
-  for (uint32_t u = 0; u + 1 < start.size(); ++u) {
-    for (uint32_t k = start[u]; k < start[u + 1]; ++k) {
-      const uint32_t i = order[k];
-      const uint32_t item = recs[i].item;
-      if (owner[item] != u) {
-        owner[item] = u;
-        kept[item] = i;
-        continue;
-      }
-      Interaction& rep = recs[kept[item]];
-      Interaction& dup = recs[i];
-      switch (policy) {
-        case DuplicatePolicy::kError:
-          if (i < first_dup) {
-            first_dup = i;
-            first_dup_original = kept[item];
-          }
-          continue;
-        case DuplicatePolicy::kKeepFirst:
-          dup.item = kNone;
-          break;
-        case DuplicatePolicy::kKeepLast:
-          rep.item = kNone;
-          kept[item] = i;
-          break;
-        case DuplicatePolicy::kSum:
-          rep.value += dup.value;
-          rep.timestamp = std::max(rep.timestamp, dup.timestamp);
-          dup.item = kNone;
-          break;
-        case DuplicatePolicy::kMax:
-          rep.value = std::max(rep.value, dup.value);
-          rep.timestamp = std::max(rep.timestamp, dup.timestamp);
-          dup.item = kNone;
-          break;
-      }
-      ++dropped;
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint32_t i = grouped ? k : order[k];
+    const uint32_t u = recs[i].user;
+    const uint32_t item = recs[i].item;
+    if (owner[item] != u) {
+      owner[item] = u;
+      kept[item] = i;
+      continue;
     }
+    Interaction& rep = recs[kept[item]];
+    Interaction& dup = recs[i];
+    switch (policy) {
+      case DuplicatePolicy::kError:
+        if (i < first_dup) {
+          first_dup = i;
+          first_dup_original = kept[item];
+        }
+        continue;
+      case DuplicatePolicy::kKeepFirst:
+        dup.item = kNone;
+        break;
+      case DuplicatePolicy::kKeepLast:
+        rep.item = kNone;
+        kept[item] = i;
+        break;
+      case DuplicatePolicy::kSum:
+        rep.value += dup.value;
+        rep.timestamp = std::max(rep.timestamp, dup.timestamp);
+        dup.item = kNone;
+        break;
+      case DuplicatePolicy::kMax:
+        rep.value = std::max(rep.value, dup.value);
+        rep.timestamp = std::max(rep.timestamp, dup.timestamp);
+        dup.item = kNone;
+        break;
+    }
+    ++dropped;
   }
   if (first_dup != kNone) {
     const Interaction& r = recs[first_dup];
@@ -595,8 +628,17 @@ Result<Dataset> LoadInteractions(const std::string& path, const LoadOptions& opt
   if (!file) return Status::IOError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   const uint64_t file_size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
 
-  LineReader reader(file.get(), path, opts.max_line_bytes);
   Dataset ds;
+  if (file_size > 0) {
+    // The records array is the largest thing a load builds (24 bytes a
+    // record). Sized exactly from a newline count, it never grows (a
+    // reallocation holds old and new copies at once) and needs no
+    // shrink_to_fit copy at the end; counting is one memchr pass over a file
+    // the page cache then holds for the parse.
+    RECO_ASSIGN_OR_RETURN(uint64_t lines, CountLines(file.get(), path));
+    ds.interactions.reserve(static_cast<size_t>(std::min<uint64_t>(lines + 1, kMaxRecords)));
+  }
+  LineReader reader(file.get(), path, opts.max_line_bytes);
   std::optional<Layout> layout;
   std::vector<std::string_view> fields;
   std::vector<uint64_t> record_lines;  // only kError needs them, for its message
@@ -604,7 +646,6 @@ Result<Dataset> LoadInteractions(const std::string& path, const LoadOptions& opt
   std::optional<uint32_t> last_user;
   IdLookup user_ids(&ds.users);
   IdLookup item_ids(&ds.items);
-  bool reserved = false;
 
   auto bad = [&](std::string reason) -> Status {
     std::string msg = fmt::format("{}:{}: {}", path, reader.line_number(), reason);
@@ -693,15 +734,6 @@ Result<Dataset> LoadInteractions(const std::string& path, const LoadOptions& opt
     rec.item = item_ids.GetOrAdd(item);
     ds.interactions.push_back(rec);
     if (keep_lines) record_lines.push_back(reader.line_number());
-    if (!reserved && ds.interactions.size() == 4096 && file_size > 0) {
-      // Size the array once from the bytes per line seen so far instead of
-      // letting it double (which would peak at 3x the final size).
-      reserved = true;
-      double per_line =
-          static_cast<double>(reader.bytes_consumed()) / static_cast<double>(reader.line_number());
-      ds.interactions.reserve(
-          static_cast<size_t>(static_cast<double>(file_size) / per_line * 1.02));
-    }
   }
   rep.lines_read = reader.line_number();
 
@@ -725,7 +757,10 @@ Result<Dataset> LoadInteractions(const std::string& path, const LoadOptions& opt
   ds.has_timestamps = layout->timestamp.has_value();
   RECO_RETURN_IF_ERROR(
       ResolveDuplicates(path, opts.duplicates, record_lines, &ds, &rep.duplicates_resolved));
-  ds.interactions.shrink_to_fit();
+  // Shrinking copies the array; worth it only when much was dropped.
+  if (ds.interactions.capacity() - ds.interactions.size() > ds.interactions.size() / 8) {
+    ds.interactions.shrink_to_fit();
+  }
   rep.format = layout->format;
   rep.layout = layout->Describe();
   rep.records_loaded = ds.interactions.size();

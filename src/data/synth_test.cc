@@ -11,6 +11,7 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "reco/loader.h"
 
@@ -282,6 +283,45 @@ TEST_F(SynthTest, MalformedFactorsFilesAreErrorsWithLineNumbers) {
   EXPECT_EQ(LoadPlantedModel(Path("missing")).status().code(), Status::Code::kNotFound);
   // The good file still loads.
   EXPECT_TRUE(LoadPlantedModel(Path("s.factors")).ok());
+}
+
+// The loader resolves duplicates without a permutation when every user's
+// lines form one run (as in synth files); the policies must not change.
+TEST_F(SynthTest, LoaderResolvesDuplicatesInUserGroupedFiles) {
+  const std::string path = Path("grouped.csv");
+  std::ofstream(path, std::ios::binary) << "user,item,rating,timestamp\n"
+                                           "u1,i1,3,100\n"
+                                           "u1,i2,4,200\n"
+                                           "u1,i1,5,150\n"
+                                           "u1,i1,1,120\n"
+                                           "u2,i1,2,300";  // no final newline
+  using Row = std::tuple<std::string, std::string, float, int64_t>;
+  const std::vector<std::pair<DuplicatePolicy, std::vector<Row>>> cases = {
+      {DuplicatePolicy::kKeepLast,
+       {{"u1", "i2", 4, 200}, {"u1", "i1", 1, 120}, {"u2", "i1", 2, 300}}},
+      {DuplicatePolicy::kKeepFirst,
+       {{"u1", "i1", 3, 100}, {"u1", "i2", 4, 200}, {"u2", "i1", 2, 300}}},
+      {DuplicatePolicy::kSum, {{"u1", "i1", 9, 150}, {"u1", "i2", 4, 200}, {"u2", "i1", 2, 300}}},
+      {DuplicatePolicy::kMax, {{"u1", "i1", 5, 150}, {"u1", "i2", 4, 200}, {"u2", "i1", 2, 300}}},
+  };
+  for (const auto& [policy, expected] : cases) {
+    SCOPED_TRACE(std::string(DuplicatePolicyName(policy)));
+    LoadOptions lo;
+    lo.duplicates = policy;
+    Result<Dataset> ds = LoadInteractions(path, lo);
+    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+    std::vector<Row> got;
+    for (const Interaction& r : ds->interactions) {
+      got.emplace_back(ds->users.External(r.user), ds->items.External(r.item), r.value,
+                       r.timestamp);
+    }
+    EXPECT_EQ(got, expected);
+  }
+  LoadOptions lo;
+  lo.duplicates = DuplicatePolicy::kError;
+  Result<Dataset> ds = LoadInteractions(path, lo);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_EQ(ds.status().message(), path + ":4: duplicate of line 2 (user \"u1\", item \"i1\")");
 }
 
 }  // namespace
