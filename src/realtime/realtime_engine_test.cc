@@ -229,6 +229,26 @@ TEST_F(RealtimeTest, NewUserGetsPersonalListExcludingRatedItems) {
   EXPECT_EQ(log_->last_seq(), 1u);
 }
 
+TEST_F(RealtimeTest, NewUserOnAnLmdbStoreAcrossReopen) {
+  {
+    auto lmdb = RecommendationStore::Open("lmdb://" + dir_ + "/store");
+    ASSERT_TRUE(lmdb.ok()) << lmdb.status().ToString();
+    store_ = std::move(*lmdb);
+  }
+  StartTiny();
+  std::vector<Event> events = {MakeEvent("newbie", "a", 5.0f), MakeEvent("other", "c", 1.0f)};
+  ASSERT_TRUE(engine_->Accept(events).ok());
+  engine_->WaitIdle();
+  EXPECT_EQ(engine_->stats().refresh_batches, 1u);  // both users in one store write
+  engine_.reset();
+  store_.reset();
+  auto reopened = RecommendationStore::Open("lmdb://" + dir_ + "/store");
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  RecList list;
+  ASSERT_TRUE((*reopened)->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+}
+
 TEST_F(RealtimeTest, ExistingUserLatestRatingReplacesTrainingRating) {
   StartTiny();
   RecList before;
