@@ -505,17 +505,18 @@ Status RedisClusterStore::Write(const WriteBatch& batch) {
   for (int attempt = 0; attempt < options_.max_attempts && remaining > 0; ++attempt) {
     std::shared_ptr<const SlotMap> map = CurrentMap();
     std::map<RedisConnectionPool*, std::vector<SlotGroup*>> by_node;
+    bool refresh = false;
     for (SlotGroup& g : groups) {
       if (g.done) continue;
       RedisConnectionPool* node = g.ask_node != nullptr ? g.ask_node : map->owner[g.slot];
       if (node == nullptr) {
         last = Status::Unavailable(where_ + ": hash slot " + std::to_string(g.slot) +
                                    " is not served by any node");
+        refresh = true;
         continue;
       }
       by_node[node].push_back(&g);
     }
-    bool refresh = by_node.empty();
     RedisConnectionPool* failed = nullptr;
     for (auto& [node, node_groups] : by_node) {
       size_t n = 0;
