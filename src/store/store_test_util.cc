@@ -76,7 +76,6 @@ Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& out
   return pid;
 }
 
-
 RefusingLoopbackPort::RefusingLoopbackPort() {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return;
