@@ -32,7 +32,7 @@ struct LoadtestFlags {
   int probe_users = 16;
   std::string probe_deadline = "2s";
   std::string probe_interval = "0s";
-  std::string poll_interval = "0s";
+  std::string poll_interval = "1ms";
   int concurrency = 64;
   int threads = 0;
   std::string duration = "10s";
@@ -210,7 +210,8 @@ void AddLoadtestCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--probe-interval", f->probe_interval, "Pause between probes")
       ->capture_default_str();
   cmd->add_option("--poll-interval", f->poll_interval,
-                  "Pause between a probe's polling GETs (0 = back to back)")
+                  "Pause between a probe's polling GETs: the latency's resolution, traded\n"
+                  "against the extra reads back-to-back polling would add (0 = back to back)")
       ->capture_default_str();
   cmd->add_option("-c,--concurrency,--connections", f->concurrency, "Keep-alive connections")
       ->capture_default_str()
