@@ -76,6 +76,7 @@ struct DistributedIterationStats {
   double seconds = 0;           // wall time of both half-sweeps, this rank
   double solve_seconds = 0;     // of which solving own rows (and the Gram)
   double exchange_seconds = 0;  // of which in MPI_Allgatherv (incl. waiting)
+  double cpu_seconds = 0;       // CPU time of this process (all its threads)
   uint64_t bytes_received = 0;  // factor (and bias) bytes this rank received
   // What exchanging only the rows this rank's solves read would have
   // received instead (counted, not sent): the alternative to allgather.

@@ -130,13 +130,14 @@ Status RunTrainDistributed(const TrainFlags& f, int* rank) {
                           {"seconds", st.seconds},
                           {"solve_seconds", st.solve_seconds},
                           {"exchange_seconds", st.exchange_seconds},
+                          {"cpu_seconds", st.cpu_seconds},
                           {"bytes_received", st.bytes_received},
                           {"needed_bytes", st.needed_bytes}});
     spdlog::info(
-        "iteration {}: {:.3f}s (solve {:.3f}s, allgather {:.3f}s), received {:.1f} MB "
-        "(needed rows only: {:.1f} MB)",
-        st.iteration, st.seconds, st.solve_seconds, st.exchange_seconds, st.bytes_received / 1e6,
-        st.needed_bytes / 1e6);
+        "iteration {}: {:.3f}s (solve {:.3f}s, allgather {:.3f}s; cpu {:.3f}s), received "
+        "{:.1f} MB (needed rows only: {:.1f} MB)",
+        st.iteration, st.seconds, st.solve_seconds, st.exchange_seconds, st.cpu_seconds,
+        st.bytes_received / 1e6, st.needed_bytes / 1e6);
   };
   spdlog::info("distributed training: {} ranks, {} threads each", world->size(), als.threads);
   Result<FactorModel> model =
