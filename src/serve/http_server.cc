@@ -388,24 +388,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const size_t used =
           parser_->put(asio::const_buffer(in_.data() + in_begin_, in_end_ - in_begin_), ec);
       in_begin_ += used;
-      if (ec == http::error::need_more) {
-        MaybeSendContinue();
-        break;
-      }
+      if (ec == http::error::need_more) break;
       if (ec) {
         RejectRequest(ec);
         break;
       }
       if (!parser_->is_done()) {
-        if (used == 0) {
-          MaybeSendContinue();
-          break;
-        }
+        if (used == 0) break;
         continue;
       }
       if (!FinishRequest()) return;  // a write job is out; OnWriteJobDone resumes
       if (out_.size() >= kMaxPendingOutput) break;
     }
+    MaybeSendContinue();
     if (!close_after_write_ && parser_ && in_begin_ == 0 && in_end_ == in_.size() &&
         in_.size() >= options_.max_header_bytes + 4096) {
       // Defensive: a chunk-size line that never ends could otherwise stall here.

@@ -207,6 +207,24 @@ TEST_F(IngestServerTest, ChunkedBodyIsRead) {
   EXPECT_EQ(sink_.accepted().size(), 1u);
 }
 
+TEST_F(IngestServerTest, ExpectContinueGetsAnInterimAnswer) {
+  StartServer();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.connected());
+  const std::string body = R"({"user_id":"u","item_id":"i","type":"t"})";
+  const std::string request = PostRequest("/v1/events", body, kKey, "Expect: 100-continue\r\n");
+  // The header alone: the client waits for "100 Continue" before the body.
+  ASSERT_TRUE(c.Send(std::string_view(request).substr(0, request.size() - body.size())));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 100);
+  ASSERT_TRUE(c.Send(body));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(sink_.accepted().size(), 1u);
+}
+
 TEST_F(IngestServerTest, InvalidBodiesAre400AndWriteNothing) {
   StartServer();
   struct Case {

@@ -54,7 +54,9 @@ inline std::optional<HttpResponse> ParseResponse(std::string* buffer, bool head_
     r.headers[name] = std::string(value);
     pos = eol + 2;
   }
-  const size_t length = head_only ? 0 : std::stoul(r.header("content-length"));
+  // An interim 1xx response (100 Continue) has no body and no Content-Length.
+  const std::string content_length = r.header("content-length");
+  const size_t length = head_only || content_length.empty() ? 0 : std::stoul(content_length);
   if (buffer->size() < end + 4 + length) return std::nullopt;
   r.body = buffer->substr(end + 4, length);
   buffer->erase(0, end + 4 + length);
