@@ -1,10 +1,10 @@
-// realtime_bench: queue-to-written refresh latency of RealtimeEngine at a
+// refresh_latency_bench: queue-to-written refresh latency of RealtimeEngine at a
 // given event rate, on an ml-100k-shaped explicit model (943 users x 1682
 // items, 50 factors, random factors) with an LMDB store and an fsyncing
 // event log in a temporary directory. Library level: no HTTP; the end-to-end
 // figure is bench/results/realtime.json.
 //
-//   realtime_bench [events_per_second=2000] [seconds=3] [refresh_threads=1] [clients=4]
+//   refresh_latency_bench [events_per_second=2000] [seconds=3] [refresh_threads=1] [clients=4]
 //                  [store=lmdb|memory]
 //
 // Prints one JSON line: the rate reached, refreshes, store writes (batches)
@@ -48,7 +48,7 @@ int Run(int argc, char** argv) {
   if (rate <= 0 || seconds <= 0 || refresh_threads < 1 || clients < 1 ||
       (store_kind != "lmdb" && store_kind != "memory")) {
     fmt::print(stderr,
-               "usage: realtime_bench [events_per_second] [seconds] [threads] [clients] "
+               "usage: refresh_latency_bench [events_per_second] [seconds] [threads] [clients] "
                "[lmdb|memory]\n");
     return 2;
   }
@@ -74,7 +74,7 @@ int Run(int argc, char** argv) {
   reg.interactions = CsrMatrix::FromInteractions(records, users, items);
 
   const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / fmt::format("realtime_bench_{}", ::getpid());
+      std::filesystem::temp_directory_path() / fmt::format("refresh_latency_bench_{}", ::getpid());
   std::filesystem::create_directories(dir);
   auto cleanup = [&] { std::filesystem::remove_all(dir); };
   auto store = RecommendationStore::Open(
