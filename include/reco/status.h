@@ -24,6 +24,7 @@ class Status {
     kUnavailable,      // a service (store, server) cannot be reached now
     kFailedPrecondition,
     kInternal,
+    kResourceExhausted,  // a bounded queue or pool is full: retry later
   };
 
   Status() = default;  // OK
@@ -39,6 +40,9 @@ class Status {
     return {Code::kFailedPrecondition, std::move(msg)};
   }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status ResourceExhausted(std::string msg) {
+    return {Code::kResourceExhausted, std::move(msg)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -20,6 +20,8 @@ const char* CodeName(Status::Code code) {
       return "failed precondition";
     case Status::Code::kInternal:
       return "internal error";
+    case Status::Code::kResourceExhausted:
+      return "resource exhausted";
   }
   return "unknown";
 }

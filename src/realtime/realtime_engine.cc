@@ -194,17 +194,10 @@ class RegistryModelSource : public ModelSource {
   ModelRegistry* registry_;
 };
 
-// ResourceExhausted is what ingest.h promises for a full queue; until
-// reco/status.h has that code, Unavailable (also a 503 with Retry-After).
-template <typename S = Status>
-S QueueFull(size_t capacity) {
-  std::string message =
-      fmt::format("refresh queue is full ({} users waiting); retry later", capacity);
-  if constexpr (requires { S::ResourceExhausted(message); }) {
-    return S::ResourceExhausted(std::move(message));
-  } else {
-    return S::Unavailable(std::move(message));
-  }
+// ingest.h: a full queue is ResourceExhausted (a 503 with Retry-After).
+Status QueueFull(size_t capacity) {
+  return Status::ResourceExhausted(
+      fmt::format("refresh queue is full ({} users waiting); retry later", capacity));
 }
 
 }  // namespace

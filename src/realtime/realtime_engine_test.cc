@@ -419,7 +419,8 @@ INSTANTIATE_TEST_SUITE_P(Kinds, ConsistencyTest,
 // ---- Backpressure -----------------------------------------------------------
 
 bool IsQueueFull(const Status& st) {
-  return st.code() != Status::Code::kOk && st.message().find("queue is full") != std::string::npos;
+  return st.code() == Status::Code::kResourceExhausted &&
+         st.message().find("queue is full") != std::string::npos;
 }
 
 TEST_F(RealtimeTest, FullQueueRejectsBeforeAppending) {
