@@ -28,5 +28,7 @@ void AddStoreCommand(CLI::App& app, int* exit_code);       // store versions|act
 void AddServeCommand(CLI::App& app, int* exit_code);       // serve
 void AddLoadtestCommand(CLI::App& app, int* exit_code);
 void AddEventsCommand(CLI::App& app, int* exit_code);  // events export|replay    // loadtest
+void AddModelsCommand(CLI::App& app, int* exit_code);   // models list|show|activate|rollback
+void AddRetrainCommand(CLI::App& app, int* exit_code);  // retrain
 
 }  // namespace reco::cli

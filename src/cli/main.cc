@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   reco::cli::AddServeCommand(app, &exit_code);
   reco::cli::AddLoadtestCommand(app, &exit_code);
   reco::cli::AddEventsCommand(app, &exit_code);
+  reco::cli::AddModelsCommand(app, &exit_code);
+  reco::cli::AddRetrainCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);
