@@ -129,7 +129,7 @@ for line in open(log, errors="replace"):
         print(f"{d:.3f}")
         break
 else:
-    print("null")
+    print("None")
 EOF
 }
 # Seconds since midnight UTC, as the log prints them (local time = UTC here).
@@ -208,14 +208,14 @@ EOF
       reason="this reco train has no --distributed option yet (MPI training not merged)"
       cmd=(mpirun "${MPIRUN_ARGS[@]}" -np "$p" "$RECO" "${train_args[@]}" --distributed)
     fi
-    load_s=null; iter_s=null; rss=null; wall=null; train_s=null
+    load_s=None; iter_s=None; rss=None; wall=None; train_s=None
     if [[ "$status" == ok ]]; then
       t0="$(now_of_day)"
       if timed "$tag" "${cmd[@]}"; then
         load_s="$(load_seconds "$tag" "$t0")"
         train_s="$(train_seconds "$tag")"
-        [[ -n "$train_s" ]] || train_s=null
-        if [[ "$train_s" != null ]]; then
+        [[ -n "$train_s" ]] || train_s=None
+        if [[ "$train_s" != None ]]; then
           iter_s="$(python3 -c "print(round($train_s / $iterations, 3))")"
         fi
         # Under mpirun, time -v sees mpirun and its children: the largest
