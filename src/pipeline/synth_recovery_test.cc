@@ -108,10 +108,10 @@ TEST_F(SynthRecoveryTest, ImplicitAlsRecoversPlantedTopTen) {
   // Popularity: the same ranking of items (by training count) for everyone.
   std::vector<float> count(items, 0.0f);
   for (const Interaction& rec : ds->interactions) count[rec.item] += 1.0f;
-  std::vector<float> no_taste(items, 0.0f);
+  std::vector<float> no_user_taste(users, 0.0f), no_item_taste(items, 0.0f);
   to.item_bias = count;
   Result<RankedLists> popular_top =
-      TopKItems({no_taste.data(), users, 1}, {no_taste.data(), items, 1}, {}, to);
+      TopKItems({no_user_taste.data(), users, 1}, {no_item_taste.data(), items, 1}, {}, to);
   ASSERT_TRUE(popular_top.ok()) << popular_top.status().ToString();
 
   const double als_recall = RecallAgainst(*planted_top, *als_top);
