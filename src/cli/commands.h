@@ -26,9 +26,9 @@ void AddPipelineCommand(CLI::App& app, int* exit_code);    // pipeline
 void AddPrecomputeCommand(CLI::App& app, int* exit_code);  // precompute
 void AddStoreCommand(CLI::App& app, int* exit_code);       // store versions|activate|...
 void AddServeCommand(CLI::App& app, int* exit_code);       // serve
-void AddLoadtestCommand(CLI::App& app, int* exit_code);
-void AddEventsCommand(CLI::App& app, int* exit_code);  // events export|replay    // loadtest
-void AddModelsCommand(CLI::App& app, int* exit_code);   // models list|show|activate|rollback
-void AddRetrainCommand(CLI::App& app, int* exit_code);  // retrain
+void AddLoadtestCommand(CLI::App& app, int* exit_code);    // loadtest
+void AddEventsCommand(CLI::App& app, int* exit_code);      // events export|replay
+void AddModelsCommand(CLI::App& app, int* exit_code);      // models list|show|activate|rollback
+void AddRetrainCommand(CLI::App& app, int* exit_code);     // retrain
 
 }  // namespace reco::cli

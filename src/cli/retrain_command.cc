@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -63,6 +64,14 @@ Status MergeEvents(const std::string& dir, bool implicit, Dataset* data, EventMe
   for (size_t p = 0; p < data->interactions.size(); ++p) {
     position[key(data->interactions[p].user, data->interactions[p].item)] = p;
   }
+  // A log no server has written to yet (an empty directory) holds no events.
+  bool has_segments = false;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("events-") && name.ends_with(".log")) has_segments = true;
+  }
+  if (!ec && !has_segments) return Status::Ok();
   return EventLog::ReplayDirectory(dir, 1, [&](uint64_t seq, const Event& e) {
     ++merge->events;
     merge->last_seq = seq;

@@ -180,7 +180,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       "  POST /v1/admin/models/{version}/activate, SIGHUP reloads the active version\n"
       "SIGINT/SIGTERM finish in-flight requests (and writes), then exit 0. See docs/api.md.");
   cmd->add_option("--store", flags->store,
-                  "Store URI: lmdb://PATH or redis://HOST:PORT[/DB] (memory:// starts empty)")
+                  "Store URI: lmdb://PATH, redis://HOST:PORT[/DB] or redis+cluster://HOST:PORT,... "
+                  "(memory:// starts empty)")
       ->required();
   cmd->add_option("--model", flags->model, "Model namespace in the store")->capture_default_str();
   cmd->add_option("--host", flags->server.host, "Address to listen on")->capture_default_str();

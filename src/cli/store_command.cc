@@ -25,7 +25,8 @@ struct StoreFlags {
 
 void AddStoreFlags(CLI::App* cmd, StoreFlags* f) {
   cmd->add_option("--store", f->uri,
-                  "Store URI: lmdb://PATH, redis://HOST:PORT[/DB] (see docs/store.md)")
+                  "Store URI: lmdb://PATH, redis://HOST:PORT[/DB] or redis+cluster://HOST:PORT,... "
+                  "(see docs/store.md)")
       ->required();
   cmd->add_option("--namespace", f->ns, "Key namespace of the model")->capture_default_str();
 }

@@ -373,8 +373,13 @@ TEST_F(IngestServerTest, RoutesWithoutBackendAre404AndMethodsAre405) {
 TEST_F(IngestServerTest, SinkFailuresMapToStatusCodes) {
   StartServer();
   const std::string event = R"({"user_id":"u","item_id":"i","type":"t"})";
-  sink_.FailWith(Status::Unavailable("queue full"));
+  sink_.FailWith(Status::ResourceExhausted("refresh queue is full"));
   auto r = Post("/v1/events", event);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("retry-after"), "7");
+  sink_.FailWith(Status::Unavailable("log not writable"));
+  r = Post("/v1/events", event);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->header("retry-after"), "7");
@@ -392,6 +397,15 @@ TEST_F(IngestServerTest, SinkFailuresMapToStatusCodes) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
   EXPECT_TRUE(sink_.accepted().empty());
+  TestClient m(server_->port());
+  auto metrics = m.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("reco_event_requests_rejected_total{reason=\"queue_full\"} 1"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("reco_event_requests_rejected_total{reason=\"unavailable\"} 2"),
+            std::string::npos)
+      << metrics->body;
 }
 
 TEST_F(IngestServerTest, PipelinedWritesAndReadsAnswerInOrder) {

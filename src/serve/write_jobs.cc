@@ -15,17 +15,9 @@
 namespace reco::serve {
 namespace {
 
-// ingest.h maps ResourceExhausted (the refresh queue is full) to 503 with
-// Retry-After; this keeps compiling, and starts counting it as queue_full,
-// whether or not status.h has that code yet.
-template <typename S>
-bool IsQueueFull(const S& status) {
-  if constexpr (requires { S::Code::kResourceExhausted; }) {
-    return status.code() == S::Code::kResourceExhausted;
-  } else {
-    return false;
-  }
-}
+// ingest.h: ResourceExhausted means the refresh queue is full (503 with
+// Retry-After, counted as queue_full).
+bool IsQueueFull(const Status& status) { return status.code() == Status::Code::kResourceExhausted; }
 
 void Fail(WriteResult* r, int status, std::string_view code, std::string_view message,
           std::string_view field = {}, int64_t index = -1) {

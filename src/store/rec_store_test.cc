@@ -20,6 +20,7 @@ namespace {
 using testing_util::LmdbBackend;
 using testing_util::MemoryBackend;
 using testing_util::RedisBackend;
+using testing_util::RedisClusterBackend;
 
 // Lists whose every item names the version that wrote it, so a reader can
 // tell a list that mixes versions: item "<version>:<user>:<rank>", score
@@ -116,7 +117,7 @@ struct BackendName {
     return T::kName;
   }
 };
-using Backends = ::testing::Types<MemoryBackend, LmdbBackend, RedisBackend>;
+using Backends = ::testing::Types<MemoryBackend, LmdbBackend, RedisBackend, RedisClusterBackend>;
 TYPED_TEST_SUITE(RecStoreTest, Backends, BackendName);
 
 TYPED_TEST(RecStoreTest, PublishActivateAndRead) {
