@@ -43,7 +43,8 @@ Result<TrainingRun> TrainWithProgress(const Dataset& train, const AlsOptions& op
                                       const Dataset* validation, uint32_t k,
                                       const std::string& label);
 
-// Sorted (user, item) pairs hashed with their values: identifies training data.
+// Identifies training data: a hash of the multiset of (user ID, item ID,
+// value) records, independent of their order and of dense indices.
 uint64_t HashInteractions(const Dataset& data);
 
 struct PipelineOptions {
