@@ -64,7 +64,7 @@ void KvGet(benchmark::State& state, Fixture* f) {
   }
 }
 
-void UserRecs(benchmark::State& state, Fixture* f) {
+void BM_GetUserRecs(benchmark::State& state, Fixture* f) {
   RecList list;
   std::string user;
   size_t i = static_cast<size_t>(state.thread_index()) * 7919;
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("KvGet/" + name).c_str(), reco::KvGet, f.get())
           ->Threads(threads)
           ->UseRealTime();
-      benchmark::RegisterBenchmark(("GetUserRecs/" + name).c_str(), reco::UserRecs, f.get())
+      benchmark::RegisterBenchmark(("GetUserRecs/" + name).c_str(), reco::BM_GetUserRecs, f.get())
           ->Threads(threads)
           ->UseRealTime();
     }
