@@ -228,6 +228,8 @@ struct RealtimeEngine::Impl {
   // an activation owes). Releases `reserved` slots.
   void Enqueue(std::span<const std::string> users, size_t reserved);
   void WorkerLoop();
+  // True when a queued user is not being refreshed by another worker (q_mu).
+  bool HasRunnableLocked() const;
   void WaitIdle();
 
   std::unique_ptr<ModelSource> models;
@@ -246,6 +248,10 @@ struct RealtimeEngine::Impl {
   std::condition_variable idle_cv;
   std::deque<std::string> queue;                                                  // q_mu
   std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> pending;  // q_mu
+  // Users a worker is refreshing now (q_mu). A user is never refreshed by two
+  // workers at once: the one that read the older history could write last
+  // and leave a stale list. Queued again meanwhile, they wait their turn.
+  std::unordered_set<std::string, StringHash, std::equal_to<>> in_flight;
   size_t reserved = 0;    // q_mu: slots held by Accepts between check and enqueue
   size_t busy = 0;        // q_mu: batches being refreshed
   bool accepting = true;  // q_mu
@@ -332,25 +338,43 @@ void RealtimeEngine::Impl::Enqueue(std::span<const std::string> users, size_t re
   if (!queue.empty()) work_cv.notify_one();
 }
 
+bool RealtimeEngine::Impl::HasRunnableLocked() const {
+  for (const std::string& user : queue) {
+    if (!in_flight.contains(user)) return true;
+  }
+  return false;
+}
+
 void RealtimeEngine::Impl::WorkerLoop() {
   std::vector<std::string> batch;
   std::vector<int64_t> enqueued;
+  std::vector<std::string> deferred;
   for (;;) {
     {
       std::unique_lock lock(q_mu);
-      work_cv.wait(lock, [&] { return !queue.empty() || stop; });
+      work_cv.wait(lock, [&] { return HasRunnableLocked() || (stop && queue.empty()); });
       if (queue.empty()) return;
       batch.clear();
       enqueued.clear();
+      deferred.clear();
       while (!queue.empty() && batch.size() < options.max_batch_users) {
+        if (in_flight.contains(queue.front())) {
+          deferred.push_back(std::move(queue.front()));
+          queue.pop_front();
+          continue;
+        }
         auto node = pending.extract(queue.front());
         queue.pop_front();
         enqueued.push_back(node.mapped());
+        in_flight.insert(node.key());
         batch.push_back(std::move(node.key()));
       }
+      // Deferred users keep their place at the front (and their pending entry).
+      queue.insert(queue.begin(), std::make_move_iterator(deferred.begin()),
+                   std::make_move_iterator(deferred.end()));
       ++busy;
       // More work than one batch: let another refresher start on it.
-      if (!queue.empty()) work_cv.notify_one();
+      if (HasRunnableLocked()) work_cv.notify_one();
     }
     // A user queued for an older model is refreshed on the current one: its
     // histories were rebuilt from the log, so nothing is lost.
@@ -362,6 +386,9 @@ void RealtimeEngine::Impl::WorkerLoop() {
     {
       std::lock_guard lock(q_mu);
       --busy;
+      for (const std::string& user : batch) in_flight.erase(user);
+      // Users deferred behind this batch may be runnable now.
+      if (!queue.empty()) work_cv.notify_all();
       if (queue.empty() && busy == 0) idle_cv.notify_all();
     }
   }
