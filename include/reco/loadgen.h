@@ -144,7 +144,7 @@ struct FreshnessProbeOptions {
   // A probe whose item is still listed this long after the POST is stale.
   std::chrono::nanoseconds deadline = std::chrono::seconds(2);
   std::chrono::nanoseconds interval{0};       // pause between a probe and the next
-  std::chrono::nanoseconds poll_interval{0};  // pause between polling GETs
+  std::chrono::nanoseconds poll_interval{0};  // pause between polling GETs (none before the first)
 };
 
 struct LoadTestProgress {

@@ -210,8 +210,9 @@ void AddLoadtestCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--probe-interval", f->probe_interval, "Pause between probes")
       ->capture_default_str();
   cmd->add_option("--poll-interval", f->poll_interval,
-                  "Pause between a probe's polling GETs: the latency's resolution, traded\n"
-                  "against the extra reads back-to-back polling would add (0 = back to back)")
+                  "Pause between a probe's polling GETs (the first goes right after the\n"
+                  "202): the latency's resolution, traded against the extra reads\n"
+                  "back-to-back polling would add (0 = back to back)")
       ->capture_default_str();
   cmd->add_option("-c,--concurrency,--connections", f->concurrency, "Keep-alive connections")
       ->capture_default_str()
