@@ -83,6 +83,15 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// A segment's records: the file without the zeros the writer preallocates
+// after them (a record never ends in a zero byte: it ends with the type).
+std::string Records(const std::string& path) {
+  std::string bytes = ReadFile(path);
+  bytes.erase(bytes.find_last_not_of('\0') + 1);
+  return bytes;
+}
+size_t UsedBytes(const std::string& path) { return Records(path).size(); }
+
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
@@ -95,11 +104,11 @@ std::vector<size_t> WriteLog(const std::string& dir, int n) {
   std::vector<size_t> starts;
   std::string path = SegmentPaths(dir).front();
   for (int i = 0; i < n; ++i) {
-    starts.push_back(fs::file_size(path));
+    starts.push_back(UsedBytes(path));
     Event e = MakeEvent(i);
     EXPECT_TRUE(log->Append({&e, 1}).ok());
   }
-  starts.push_back(fs::file_size(path));
+  starts.push_back(UsedBytes(path));
   return starts;
 }
 
@@ -156,7 +165,7 @@ TEST(EventLogTest, RecordLayoutMatchesTheDocumentedFormat) {
   std::vector<std::string> paths = SegmentPaths(dir.path());
   ASSERT_EQ(paths.size(), 1u);
   EXPECT_EQ(fs::path(paths[0]).filename(), "events-00000000000000000001.log");
-  std::string b = ReadFile(paths[0]);
+  std::string b = Records(paths[0]);
   // header 24 + record header 13 + payload 8+8+1+4 + (2+2) + (2+2) + (1+4) = 34
   ASSERT_EQ(b.size(), 24u + 13u + 34u);
   EXPECT_EQ(b.substr(0, 4), "RCEV");
@@ -230,11 +239,54 @@ TEST(EventLogTest, SecondOpenOfTheSameDirectoryIsRefused) {
   EXPECT_TRUE(EventLog::Open(dir.path()).ok());
 }
 
+// Appends overwrite zeros the writer put after the records, so most commits
+// do not change the file size; the zeros are not a torn tail, for the
+// recovering writer, a reader of the live log, or a rotated segment.
+TEST(EventLogTest, PreallocatedZerosAreNotATornTail) {
+  TempDir dir;
+  std::vector<size_t> starts = WriteLog(dir.path(), 3);
+  const std::string path = SegmentPaths(dir.path()).front();
+  EXPECT_GT(fs::file_size(path), starts[3]);
+  EXPECT_EQ(fs::file_size(path) % 4096, 0u);
+  std::vector<uint64_t> seen;
+  auto collect = [&](uint64_t seq, const Event&) {
+    seen.push_back(seq);
+    return Status::Ok();
+  };
+  ASSERT_TRUE(EventLog::ReplayDirectory(dir.path(), 0, collect).ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3}));
+  {
+    auto log = OpenOrDie(dir.path());
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->recovery().events, 3u);
+    EXPECT_EQ(log->recovery().torn_bytes_dropped, 0u);
+    EXPECT_TRUE(log->recovery().torn_reason.empty());
+    EXPECT_EQ(fs::file_size(path), starts[3]);  // the zeros are cut at open
+    Event e = MakeEvent(3);
+    EXPECT_EQ(*log->Append({&e, 1}), 4u);
+  }
+  // A rotated segment keeps no zeros.
+  EventLogOptions small;
+  small.segment_size_limit = 64;
+  {
+    auto log = OpenOrDie(dir.path(), small);
+    Event e = MakeEvent(4);
+    EXPECT_EQ(*log->Append({&e, 1}), 5u);
+    EXPECT_EQ(*log->Append({&e, 1}), 6u);
+  }
+  const std::vector<std::string> segments = SegmentPaths(dir.path());
+  ASSERT_GE(segments.size(), 2u);
+  EXPECT_EQ(fs::file_size(segments.front()), UsedBytes(segments.front()));
+  seen.clear();
+  ASSERT_TRUE(EventLog::ReplayDirectory(dir.path(), 0, collect).ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+}
+
 TEST(EventLogTest, TornTailAtEveryOffsetOfTheLastRecordIsDropped) {
   TempDir dir;
   std::vector<size_t> starts = WriteLog(dir.path(), 3);
   std::string path = SegmentPaths(dir.path()).front();
-  std::string original = ReadFile(path);
+  std::string original = Records(path);
   size_t last_start = starts[2];
   ASSERT_EQ(original.size(), starts[3]);
   for (size_t cut = last_start; cut < original.size(); ++cut) {
@@ -260,7 +312,7 @@ TEST(EventLogTest, FlippedBitInTheLastRecordDropsIt) {
   TempDir dir;
   std::vector<size_t> starts = WriteLog(dir.path(), 3);
   std::string path = SegmentPaths(dir.path()).front();
-  std::string original = ReadFile(path);
+  std::string original = Records(path);
   for (size_t pos = starts[2]; pos < starts[3]; ++pos) {
     for (int bit : {0, 7}) {
       SCOPED_TRACE("byte " + std::to_string(pos) + " bit " + std::to_string(bit));
@@ -280,7 +332,7 @@ TEST(EventLogTest, FlippedBitInAMiddleRecordIsCorruption) {
   TempDir dir;
   std::vector<size_t> starts = WriteLog(dir.path(), 3);
   std::string path = SegmentPaths(dir.path()).front();
-  std::string original = ReadFile(path);
+  std::string original = Records(path);
   for (size_t pos = starts[1]; pos < starts[2]; ++pos) {
     SCOPED_TRACE("byte " + std::to_string(pos));
     std::string damaged = original;
@@ -312,7 +364,7 @@ TEST(EventLogTest, RandomGarbageNeverCrashesRecovery) {
   TempDir dir;
   std::vector<size_t> starts = WriteLog(dir.path(), 3);
   std::string path = SegmentPaths(dir.path()).front();
-  std::string original = ReadFile(path);
+  std::string original = Records(path);
   std::mt19937 rng(7);
   for (int trial = 0; trial < 200; ++trial) {
     SCOPED_TRACE("trial " + std::to_string(trial));
@@ -396,7 +448,7 @@ TEST(EventLogTest, RotatesSegmentsAndReplaysAcrossThem) {
     EXPECT_EQ(tail[0].first, 15u);
   }
   for (const std::string& p : SegmentPaths(dir.path())) {
-    EXPECT_LT(fs::file_size(p), 200u + 100u) << p;
+    EXPECT_LT(UsedBytes(p), 200u + 100u) << p;
   }
   auto log = OpenOrDie(dir.path(), opts);
   EXPECT_EQ(log->recovery().events, 20u);
