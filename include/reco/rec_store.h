@@ -18,9 +18,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "reco/kv_store.h"
@@ -211,6 +213,22 @@ class RecommendationStore {
   // never committed (or was deleted); InvalidArgument, with nothing written,
   // for a bad ID or list. Same single-writer rule as the other writes.
   Status PutUserRecsAt(std::string_view version, std::span<const UserRecs> lists);
+  // Write-behind for the online refresher: the checks of PutUserRecsAt, but
+  // the lists are held in memory, readable through THIS object at once
+  // (GetUserRecs, GetUserRecsAt), and reach the KvStore with the next
+  // FlushPending, every pending list in one Write. Other processes and other
+  // RecommendationStore objects see them after that flush. A later
+  // PutUserRecsAt or DeleteVersion of the same keys supersedes them. Why:
+  // with LMDB a Write is an fdatasync, and refreshed lists are derived from
+  // the durable event log (rebuilt from it at start), so they need not pay
+  // one per refresh batch.
+  Status PutUserRecsPending(std::string_view version, std::span<const UserRecs> lists);
+  // Writes the pending lists with one KvStore::Write; they stay readable from
+  // memory until it has committed (and stay pending if it fails). Same
+  // single-writer rule.
+  Status FlushPending();
+  // Lists waiting for FlushPending.
+  size_t pending_lists() const { return pending_count_.load(std::memory_order_relaxed); }
   // Complete versions, oldest first.
   Result<std::vector<VersionMeta>> ListVersions();
   Result<VersionMeta> GetVersionMeta(std::string_view version);
@@ -251,6 +269,31 @@ class RecommendationStore {
   int64_t last_refresh_start_ns_ = -1;                // guarded by refresh_mu_
   Status last_refresh_status_;                        // guarded by refresh_mu_
   std::vector<std::unique_ptr<ActiveState>> states_;  // guarded by refresh_mu_
+
+  // PutUserRecsPending's lists by key, encoded as stored. `generation` tells
+  // FlushPending whether a list was replaced while its Write ran.
+  struct PendingList {
+    std::string bytes;
+    uint64_t generation = 0;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  // Builds the batch of PutUserRecsAt / PutUserRecsPending.
+  Status EncodeUserLists(std::string_view version, std::span<const UserRecs> lists,
+                         WriteBatch* batch);
+  // Drops pending lists under `prefix` (all of a version's, or the keys of
+  // `batch` when given).
+  void DropPending(std::string_view prefix, const WriteBatch* batch = nullptr);
+
+  mutable std::shared_mutex pending_mu_;
+  std::unordered_map<std::string, PendingList, KeyHash, std::equal_to<>> pending_;  // pending_mu_
+  uint64_t pending_generation_ = 0;                                                 // pending_mu_
+  // pending_.size(); readers skip the lock while it is 0 (the usual case).
+  std::atomic<size_t> pending_count_{0};
 };
 
 }  // namespace reco

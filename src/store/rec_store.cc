@@ -331,7 +331,17 @@ Result<const RecommendationStore::ActiveState*> RecommendationStore::RefreshLock
 
 Status RecommendationStore::ReadList(std::string_view key, std::string_view version, RecList* out) {
   out->items_.clear();
-  Status st = kv_->Get(key, &out->bytes_);
+  bool pending = false;
+  if (pending_count_.load(std::memory_order_acquire) != 0) {
+    std::shared_lock lock(pending_mu_);
+    if (auto it = pending_.find(key); it != pending_.end()) {
+      out->bytes_.assign(it->second.bytes);
+      pending = true;
+    }
+  }
+  // A list is dropped from pending_ only once its Write has committed, so a
+  // miss here reads it from the store.
+  Status st = pending ? Status::Ok() : kv_->Get(key, &out->bytes_);
   if (!st.ok()) return st;
   out->version_.assign(version);
   st = DecodeRecList(out->bytes_, &out->items_);
@@ -457,6 +467,7 @@ Result<std::unique_ptr<VersionWriter>> RecommendationStore::BeginVersion(
   }
   if (st.code() != Status::Code::kNotFound) return st;
   // Leftovers of an interrupted publish of this id (never visible: no meta).
+  DropPending(DataPrefix(version));
   RECO_RETURN_IF_ERROR(kv_->DeletePrefix(DataPrefix(version)).status());
   VersionMeta meta;
   meta.version = std::string(version);
@@ -495,10 +506,9 @@ Status RecommendationStore::Activate(std::string_view version) {
   return Status::Ok();
 }
 
-Status RecommendationStore::PutUserRecsAt(std::string_view version,
-                                          std::span<const UserRecs> lists) {
+Status RecommendationStore::EncodeUserLists(std::string_view version,
+                                            std::span<const UserRecs> lists, WriteBatch* batch) {
   RECO_RETURN_IF_ERROR(ValidateVersionId(version));
-  WriteBatch batch;
   std::string key = DataPrefix(version) + "u/";
   const size_t prefix_size = key.size();
   std::string encoded;
@@ -508,9 +518,9 @@ Status RecommendationStore::PutUserRecsAt(std::string_view version,
         EncodeRecList(list.items, &encoded).WithContext(std::string(list.user_id)));
     key.resize(prefix_size);
     key.append(list.user_id);
-    batch.Put(key, encoded);
+    batch->Put(key, encoded);
   }
-  if (batch.empty()) return Status::Ok();
+  if (batch->empty()) return Status::Ok();
   // Writing into a deleted or unpublished version would leave keys nothing
   // points at (and that a later BeginVersion of the id would clear anyway).
   std::string meta;
@@ -519,8 +529,63 @@ Status RecommendationStore::PutUserRecsAt(std::string_view version,
     return Status::NotFound("version " + std::string(version) +
                             " does not exist or was never committed");
   }
-  RECO_RETURN_IF_ERROR(st);
-  return kv_->Write(batch);
+  return st;
+}
+
+Status RecommendationStore::PutUserRecsAt(std::string_view version,
+                                          std::span<const UserRecs> lists) {
+  WriteBatch batch;
+  RECO_RETURN_IF_ERROR(EncodeUserLists(version, lists, &batch));
+  if (batch.empty()) return Status::Ok();
+  RECO_RETURN_IF_ERROR(kv_->Write(batch));
+  // Older pending copies of these lists must not be flushed over them.
+  DropPending({}, &batch);
+  return Status::Ok();
+}
+
+Status RecommendationStore::PutUserRecsPending(std::string_view version,
+                                               std::span<const UserRecs> lists) {
+  WriteBatch batch;
+  RECO_RETURN_IF_ERROR(EncodeUserLists(version, lists, &batch));
+  if (batch.empty()) return Status::Ok();
+  std::unique_lock lock(pending_mu_);
+  const uint64_t generation = ++pending_generation_;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    PendingList& list = pending_[op.key];
+    list.bytes = op.value;
+    list.generation = generation;
+  }
+  pending_count_.store(pending_.size(), std::memory_order_release);
+  return Status::Ok();
+}
+
+Status RecommendationStore::FlushPending() {
+  WriteBatch batch;
+  uint64_t generation = 0;
+  {
+    std::shared_lock lock(pending_mu_);
+    if (pending_.empty()) return Status::Ok();
+    for (const auto& [key, list] : pending_) batch.Put(key, list.bytes);
+    generation = pending_generation_;
+  }
+  RECO_RETURN_IF_ERROR(
+      kv_->Write(batch).WithContext("writing " + std::to_string(batch.size()) + " pending lists"));
+  // Lists replaced while the Write ran stay for the next flush.
+  std::unique_lock lock(pending_mu_);
+  std::erase_if(pending_, [&](const auto& entry) { return entry.second.generation <= generation; });
+  pending_count_.store(pending_.size(), std::memory_order_release);
+  return Status::Ok();
+}
+
+void RecommendationStore::DropPending(std::string_view prefix, const WriteBatch* batch) {
+  if (pending_count_.load(std::memory_order_acquire) == 0) return;
+  std::unique_lock lock(pending_mu_);
+  if (batch != nullptr) {
+    for (const WriteBatch::Op& op : batch->ops()) pending_.erase(op.key);
+  } else {
+    std::erase_if(pending_, [&](const auto& entry) { return entry.first.starts_with(prefix); });
+  }
+  pending_count_.store(pending_.size(), std::memory_order_release);
 }
 
 Result<std::vector<VersionMeta>> RecommendationStore::ListVersions() {
@@ -570,6 +635,7 @@ Status RecommendationStore::DeleteVersion(std::string_view version) {
   // Metadata first, so the version stops being listed or activatable before
   // its lists disappear.
   if (had_meta) RECO_RETURN_IF_ERROR(kv_->Delete(meta_key));
+  DropPending(DataPrefix(version));
   RECO_ASSIGN_OR_RETURN(uint64_t deleted, kv_->DeletePrefix(DataPrefix(version)));
   if (!had_meta && deleted == 0) {
     return Status::NotFound("version " + std::string(version) + " does not exist");

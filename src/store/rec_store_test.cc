@@ -166,6 +166,69 @@ TYPED_TEST(RecStoreTest, PublishActivateAndRead) {
   EXPECT_EQ(fetched->description, "test model v1");
 }
 
+// The online refresher's write-behind: pending lists are read from memory by
+// the writing object, reach the store (and other handles) with FlushPending,
+// and never overwrite a newer direct write or outlive their version.
+TYPED_TEST(RecStoreTest, PendingListsAreReadableAtOnceAndFlushedInOneWrite) {
+  RecommendationStore& store = *this->writer_;
+  Publish(&store, "v1", 1.0f, 0, 5);
+  Publish(&store, "v2", 2.0f, 0, 5);
+  ASSERT_TRUE(store.Activate("v1").ok());
+  auto other = this->OpenStore(std::chrono::milliseconds(0));
+  ASSERT_NE(other, nullptr);
+
+  const std::vector<RecItem> fresh = {{"fresh-a", 9.0f}, {"fresh-b", 8.0f}};
+  const std::vector<UserRecs> lists = {{"u1", fresh}, {"new-user", fresh}};
+  EXPECT_EQ(store.PutUserRecsPending("nope", lists).code(), Status::Code::kNotFound);
+  const std::vector<UserRecs> bad = {{"", fresh}};
+  EXPECT_EQ(store.PutUserRecsPending("v1", bad).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store.pending_lists(), 0u);
+
+  ASSERT_TRUE(store.PutUserRecsPending("v1", lists).ok());
+  EXPECT_EQ(store.pending_lists(), 2u);
+  RecList list;
+  ASSERT_TRUE(store.GetUserRecs("u1", &list).ok());
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].item_id, "fresh-a");
+  EXPECT_EQ(list.version(), "v1");
+  ASSERT_TRUE(store.GetUserRecsAt("v1", "new-user", &list).ok());
+  EXPECT_EQ(list[1].item_id, "fresh-b");
+  // Only in this object's memory so far.
+  ASSERT_TRUE(other->GetUserRecs("u1", &list).ok());
+  EXPECT_EQ(CheckList(list, "u1", 10), "");
+  EXPECT_EQ(other->GetUserRecs("new-user", &list).code(), Status::Code::kNotFound);
+
+  ASSERT_TRUE(store.FlushPending().ok());
+  EXPECT_EQ(store.pending_lists(), 0u);
+  ASSERT_TRUE(other->GetUserRecs("new-user", &list).ok());
+  EXPECT_EQ(list[0].item_id, "fresh-a");
+  ASSERT_TRUE(store.GetUserRecs("u1", &list).ok());
+  EXPECT_EQ(list[0].item_id, "fresh-a");
+  ASSERT_TRUE(store.FlushPending().ok());  // nothing pending: no-op
+
+  // A direct write supersedes an older pending copy of the same list.
+  const std::vector<RecItem> stale = {{"stale", 1.0f}};
+  const std::vector<RecItem> direct = {{"direct", 2.0f}};
+  ASSERT_TRUE(store.PutUserRecsPending("v1", std::vector<UserRecs>{{"u2", stale}}).ok());
+  ASSERT_TRUE(store.PutUserRecsAt("v1", std::vector<UserRecs>{{"u2", direct}}).ok());
+  EXPECT_EQ(store.pending_lists(), 0u);
+  ASSERT_TRUE(store.FlushPending().ok());
+  ASSERT_TRUE(other->GetUserRecs("u2", &list).ok());
+  EXPECT_EQ(list[0].item_id, "direct");
+
+  // Deleting a version drops its pending lists: a flush must not bring its
+  // keys back.
+  ASSERT_TRUE(store.PutUserRecsPending("v2", lists).ok());
+  ASSERT_TRUE(store.PutUserRecsPending("v1", std::vector<UserRecs>{{"u3", fresh}}).ok());
+  EXPECT_EQ(store.pending_lists(), 3u);
+  ASSERT_TRUE(store.DeleteVersion("v2").ok());
+  EXPECT_EQ(store.pending_lists(), 1u);
+  ASSERT_TRUE(store.FlushPending().ok());
+  EXPECT_EQ(CountKeys(store.kv(), "reco/v/v2/"), 0u);
+  ASSERT_TRUE(other->GetUserRecs("u3", &list).ok());
+  EXPECT_EQ(list[0].item_id, "fresh-a");
+}
+
 TYPED_TEST(RecStoreTest, AbandonedVersionIsInvisibleAndCleanedUp) {
   RecommendationStore& store = *this->writer_;
   {
