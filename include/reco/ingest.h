@@ -5,15 +5,20 @@
 // two interfaces so that the server stays a thin, testable shell and the
 // real-time engine (reco/realtime.h) is testable without sockets.
 //
-// Both calls block (an fdatasync, a model load), so the server never makes
-// them on its event-loop threads: it runs them on a small pool of its own and
-// answers the connection when they return.
+// Accept and the admin calls block (an fdatasync, a model load), so the
+// server never makes them on its event-loop threads: it runs them on a small
+// pool of its own and answers the connection when they return. A sink that
+// overrides AcceptAsync (and says so with async_accept) is called from the
+// event loop instead: no thread hop per request, and the sink commits
+// whatever is pending as one group.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reco/event_log.h"
 #include "reco/status.h"
@@ -32,6 +37,17 @@ class EventSink {
   // Unavailable / IOError (log not writable) -> 503; anything else -> 500.
   // Thread-safe.
   virtual Result<uint64_t> Accept(std::span<const Event> events) = 0;
+
+  // What Accept returns, delivered once.
+  using AcceptDone = std::function<void(Result<uint64_t>)>;
+  // Accept without waiting: `done` runs exactly once with what Accept would
+  // have returned, on a thread of the sink's choosing -- the caller's, before
+  // AcceptAsync returns, for an answer known at once (a refusal). It must
+  // not block. The default runs Accept on the caller's thread (so it blocks).
+  virtual void AcceptAsync(std::vector<Event> events, AcceptDone done) { done(Accept(events)); }
+  // True when AcceptAsync never blocks the caller, so the server may call it
+  // from an event-loop thread.
+  virtual bool async_accept() const { return false; }
 
   // Seconds a client should wait after a ResourceExhausted (Retry-After).
   virtual int RetryAfterSeconds() const { return 1; }

@@ -19,12 +19,23 @@
 // fold-in (counted). Users the model does not know get a history too, so
 // their first events give them a personal list.
 //
-// Refreshers drain the queue in batches: each batch is solved, scored with
-// one GEMM (reco/topk.h, the same ranking as precompute) and written with one
-// store write (RecommendationStore::PutUserRecsAt), so an fsyncing store
-// costs one commit per batch, not per user.
+// Intake is asynchronous (EventSink::AcceptAsync): a committer thread takes
+// every request pending at that moment, appends them to the log as one group
+// (one write, one fdatasync), applies them to the histories, refreshes the
+// group's users (itself for a small group, else through the refresh queue)
+// and then answers each request. The server calls it straight from its event
+// loop, so an event costs no thread hop of its own, and a burst of events
+// costs one fdatasync.
+//
+// Refreshers drain the queue in batches: each batch is solved and scored
+// with one GEMM (reco/topk.h, the same ranking as precompute). Its lists are
+// written behind (RecommendationStore::PutUserRecsPending): readable through
+// the store object at once, written to the KvStore every flush_interval in
+// one Write. They are derived data -- a restart rebuilds them from the log --
+// so an fsyncing store (LMDB) pays one commit per interval, not per batch.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -44,6 +55,17 @@ struct RealtimeOptions {
   int refresh_threads = 1;
   uint32_t k = 10;               // length of a refreshed list (as precompute's k)
   size_t max_batch_users = 256;  // users refreshed (and written) together
+  // A committed group touching at most this many users is refreshed by the
+  // committer itself before the requests are answered (so a 202 means the
+  // list is fresh, with no thread hand-off); bigger groups go to the
+  // refresher threads. 0 sends every group to the refreshers.
+  size_t inline_refresh_max_users = 16;
+  // Refreshed lists reach the KvStore at most once per interval
+  // (write-behind, above); until then they are served from memory. A list
+  // refreshed after a quiet interval is written at once. 0 writes each batch
+  // through (PutUserRecsAt), for stores read by other processes that must
+  // see a refresh at once.
+  std::chrono::milliseconds flush_interval{100};
 };
 
 struct RealtimeStats {
@@ -53,11 +75,14 @@ struct RealtimeStats {
   uint64_t events_without_value = 0;        // explicit model: logged, ignored for fold-in
   uint64_t refreshes = 0;                   // user lists written
   uint64_t refresh_failures = 0;            // solve or store write failed (logged)
-  uint64_t refresh_batches = 0;             // store writes
+  uint64_t refresh_batches = 0;             // batches solved and ranked
+  uint64_t flushes = 0;                     // write-behind store writes
+  uint64_t flush_failures = 0;              // failed ones (the lists stay pending)
+  uint64_t unflushed_lists = 0;             // lists served from memory, not yet in the store
   uint64_t queue_depth = 0;                 // users waiting for a refresh
   uint64_t live_users = 0;                  // users with a live history
   uint64_t activations = 0;                 // successful ActivateModel / Reload swaps
-  // Enqueue -> list written, in microseconds (log-scale histogram, about 10%
+  // Enqueue -> list readable, in microseconds (log-scale histogram, about 10%
   // resolution). 0 before the first refresh.
   double refresh_latency_p50_us = 0;
   double refresh_latency_p99_us = 0;
@@ -99,8 +124,15 @@ class RealtimeEngine : public EventSink, public ModelAdmin {
   // Reserves queue room for the events' distinct users (ResourceExhausted,
   // nothing logged, when full), appends the events (durable), applies them
   // to the live histories and queues the users whose row changed.
-  // Unavailable once the engine is shutting down.
+  // InvalidArgument (nothing logged) when an event fails ValidateEvent;
+  // Unavailable once the engine is shutting down. Accept is AcceptAsync
+  // waited for.
   Result<uint64_t> Accept(std::span<const Event> events) override;
+  // Checks and reserves at once (a refusal calls `done` before returning);
+  // the rest runs on the committer thread, which calls `done` once the
+  // events are durable. Every request taken is answered, at shutdown too.
+  void AcceptAsync(std::vector<Event> events, AcceptDone done) override;
+  bool async_accept() const override { return true; }
 
   // Load + verify (Corruption/NotFound: nothing changes), require the store
   // to hold `version` complete (FailedPrecondition otherwise), rebuild the
@@ -119,7 +151,8 @@ class RealtimeEngine : public EventSink, public ModelAdmin {
   // for the server's /metrics.
   std::string PrometheusText() const;
 
-  // Blocks until every user queued so far has been refreshed (tests, shutdown).
+  // Blocks until every user queued so far has been refreshed and the lists
+  // are flushed to the store (tests, shutdown).
   void WaitIdle();
 
  private:

@@ -203,9 +203,10 @@ struct ServerOptions {
   std::chrono::milliseconds drain_timeout{30'000};
   int listen_backlog = 1024;
 
-  // Threads that run the blocking calls behind writes (EventSink::Accept,
-  // ModelAdmin::ActivateModel/Reload) so the event loop never waits on an
-  // fdatasync. Concurrent Accepts share one group commit in the log.
+  // Threads that run the blocking calls behind writes (EventSink::Accept of
+  // a sink without async_accept, ModelAdmin::ActivateModel/Reload) and parse
+  // event bodies over 16 KiB, so the event loop never waits on an fdatasync.
+  // An async_accept sink (the real-time engine) is called from the loop.
   int ingest_threads = 8;
   // Writes always need a key; this makes the list routes and /metrics need
   // one too (/healthz and /readyz stay open for probes).

@@ -30,6 +30,7 @@ struct ServeFlags {
   size_t refresh_queue = 4096;
   int refresh_threads = 1;
   uint32_t refresh_k = 10;
+  int refresh_flush_ms = 100;
   std::string api_keys_file;
   std::string port_file;
 };
@@ -126,6 +127,7 @@ void RunServe(const ServeFlags& f, int* exit_code) {
       realtime.queue_capacity = f.refresh_queue;
       realtime.refresh_threads = f.refresh_threads;
       realtime.k = f.refresh_k;
+      realtime.flush_interval = std::chrono::milliseconds(f.refresh_flush_ms);
       auto started = RealtimeEngine::Start(registry.get(), store->get(), log.get(), realtime);
       if (!started.ok()) {
         *exit_code = ReportError(started.status());
@@ -222,8 +224,15 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "Length of a refreshed list (use the k given to `reco precompute`)")
       ->capture_default_str()
       ->check(CLI::Range(1, 10'000));
+  cmd->add_option("--refresh-flush-ms", flags->refresh_flush_ms,
+                  "Refreshed lists are served from memory at once and written to the store\n"
+                  "this often, in one write (they are rebuilt from the event log at start).\n"
+                  "0 writes every refresh batch through, for a store other processes read")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60'000));
   cmd->add_option("--ingest-threads", flags->server.ingest_threads,
-                  "Threads running the blocking part of writes (log fsync, model loads)")
+                  "Threads for the blocking part of writes: model loads, event bodies over\n"
+                  "16 KiB, and the log fsync when there is no --registry")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--api-keys-file", flags->api_keys_file,

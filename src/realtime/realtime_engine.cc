@@ -12,6 +12,8 @@
 //   state_mu_   the live state pointer
 //   LiveState::mu  a state's histories
 //   q_mu_       the refresh queue
+//   commit_mu_  requests waiting for the committer (taken inside q_mu_ by
+//               AcceptAsync, so none is queued after shutdown began)
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +22,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -214,7 +218,18 @@ struct RealtimeEngine::Impl {
     return state;
   }
 
+  // One AcceptAsync request waiting for the committer.
+  struct PendingAccept {
+    std::vector<Event> events;
+    AcceptDone done;
+    size_t reserved;  // refresh-queue slots held for its distinct users
+  };
   Result<uint64_t> Accept(std::span<const Event> events);
+  void AcceptAsync(std::vector<Event> events, AcceptDone done);
+  // The committer thread: takes every pending request, commits them as one
+  // group, answers them; exits once stopped and drained.
+  void CommitLoop();
+  void CommitGroup(std::vector<PendingAccept>* group);
   Status SwitchTo(std::string_view version, bool record_activation);
   // Solves, ranks and writes the lists of `users` under the state's model
   // version in batches of max_batch_users. `enqueued_ns` (empty, or one per
@@ -227,7 +242,17 @@ struct RealtimeEngine::Impl {
   // Queues users for refresh (ignoring capacity when `reserved` is 0: work
   // an activation owes). Releases `reserved` slots.
   void Enqueue(std::span<const std::string> users, size_t reserved);
+  // Refreshes `users` on the calling thread (the committer), except those a
+  // refresher holds or has queued, which are queued as Enqueue does.
+  // Releases `reserved` slots.
+  void RefreshInline(const LiveState& live_state, std::span<const std::string> users,
+                     size_t reserved);
+  // A batch is done (q_mu): release its users, wake whoever can go on.
+  void FinishBatchLocked(std::span<const std::string> users);
   void WorkerLoop();
+  // Writes the pending (write-behind) lists when flush_interval has passed
+  // since the last flush, or now when `force`. Returns the flush's status.
+  Status MaybeFlush(bool force);
   // True when a queued user is not being refreshed by another worker (q_mu).
   bool HasRunnableLocked() const;
   void WaitIdle();
@@ -258,6 +283,12 @@ struct RealtimeEngine::Impl {
   bool stop = false;      // q_mu: workers exit once the queue is empty
   std::vector<std::thread> workers;
 
+  std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  std::vector<PendingAccept> commit_queue;  // commit_mu
+  bool commit_stop = false;                 // commit_mu
+  std::thread committer;
+
   std::atomic<uint64_t> events_accepted{0};
   std::atomic<uint64_t> events_rejected{0};
   std::atomic<uint64_t> events_unknown_item{0};
@@ -265,43 +296,80 @@ struct RealtimeEngine::Impl {
   std::atomic<uint64_t> refreshes{0};
   std::atomic<uint64_t> refresh_failures{0};
   std::atomic<uint64_t> refresh_batches{0};
+  std::atomic<uint64_t> flushes{0};
+  std::atomic<uint64_t> flush_failures{0};
+  int64_t last_flush_ns = 0;  // write_mu
   std::atomic<uint64_t> activations{0};
   realtime::LatencyHistogram latency;
 };
 
-Result<uint64_t> RealtimeEngine::Impl::Accept(std::span<const Event> events) {
-  if (events.empty()) return log->Append(events);
+void RealtimeEngine::Impl::AcceptAsync(std::vector<Event> events, AcceptDone done) {
+  if (events.empty()) return done(log->Append(events));
+  // Validated here, not by the group's Append: one bad request must not fail
+  // the others committed with it.
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (Status st = ValidateEvent(events[i]); !st.ok()) {
+      return done(events.size() == 1 ? st : st.WithContext(fmt::format("event {}", i)));
+    }
+  }
   std::unordered_set<std::string_view> distinct;
   for (const Event& e : events) distinct.insert(e.user_id);
   const size_t want = distinct.size();
-
-  gate.Enter();
-  struct GateExit {
-    IntakeGate* gate;
-    ~GateExit() { gate->Exit(); }
-  } exit_gate{&gate};
+  Status refused;
   {
     std::lock_guard lock(q_mu);
-    if (!accepting) return Status::Unavailable("real-time engine is shutting down");
-    // Capacity is checked before anything is logged, so a refused request
-    // leaves no trace and the client may simply retry it.
-    if (queue.size() + reserved + want > options.queue_capacity) {
+    if (!accepting) {
+      refused = Status::Unavailable("real-time engine is shutting down");
+    } else if (queue.size() + reserved + want > options.queue_capacity) {
+      // Capacity is checked before anything is logged, so a refused request
+      // leaves no trace and the client may simply retry it.
       events_rejected.fetch_add(events.size(), std::memory_order_relaxed);
-      return QueueFull(options.queue_capacity);
+      refused = QueueFull(options.queue_capacity);
+    } else {
+      reserved += want;
+      // Queued under q_mu: once shutdown clears `accepting`, nothing new
+      // reaches the committer, which answers everything queued before.
+      std::lock_guard commit_lock(commit_mu);
+      commit_queue.push_back({std::move(events), std::move(done), want});
     }
-    reserved += want;
   }
-  Result<uint64_t> last = log->Append(events);
-  if (!last.ok()) {
-    Enqueue({}, want);
-    return last.status();
-  }
-  events_accepted.fetch_add(events.size(), std::memory_order_relaxed);
+  if (!refused.ok()) return done(refused);
+  commit_cv.notify_one();
+}
 
+void RealtimeEngine::Impl::CommitLoop() {
+  std::vector<PendingAccept> group;
+  for (;;) {
+    {
+      std::unique_lock lock(commit_mu);
+      commit_cv.wait(lock, [&] { return !commit_queue.empty() || commit_stop; });
+      if (commit_queue.empty()) return;
+      group.swap(commit_queue);
+    }
+    CommitGroup(&group);
+    group.clear();
+  }
+}
+
+void RealtimeEngine::Impl::CommitGroup(std::vector<PendingAccept>* group) {
+  size_t total_events = 0, total_reserved = 0;
+  for (const PendingAccept& p : *group) {
+    total_events += p.events.size();
+    total_reserved += p.reserved;
+  }
+  std::vector<Event> events;
+  events.reserve(total_events);
+  for (PendingAccept& p : *group) {
+    std::move(p.events.begin(), p.events.end(), std::back_inserter(events));
+  }
+
+  gate.Enter();
+  Result<uint64_t> last = log->Append(events);
+  std::vector<std::string> touched;
   // Stable while we are inside the gate: activations swap only when paused.
   std::shared_ptr<LiveState> live_state = CurrentState();
-  std::vector<std::string> touched;
-  {
+  if (last.ok()) {
+    events_accepted.fetch_add(events.size(), std::memory_order_relaxed);
     std::lock_guard lock(live_state->mu);
     const uint64_t first = *last - events.size() + 1;
     std::unordered_set<std::string_view> seen;
@@ -322,8 +390,34 @@ Result<uint64_t> RealtimeEngine::Impl::Accept(std::span<const Event> events) {
       }
     }
   }
-  Enqueue(touched, want);
-  return *last;
+  const bool inline_refresh = touched.size() <= options.inline_refresh_max_users;
+  if (!inline_refresh) Enqueue(touched, total_reserved);
+  gate.Exit();
+  // A small group is refreshed right here, before its requests are answered:
+  // no hand-off to a refresher thread (whose wake-up, on a busy machine, was
+  // the tail of event-to-fresh latency), and a 202 means the list is fresh.
+  // On the state the events were applied to: if an activation swapped models
+  // meanwhile, it replays these events into the new one itself.
+  if (inline_refresh) RefreshInline(*live_state, touched, total_reserved);
+
+  // Each request's events got consecutive sequence numbers, in group order.
+  uint64_t seq = last.ok() ? *last - events.size() : 0;
+  for (PendingAccept& p : *group) {
+    seq += p.events.size();
+    if (last.ok()) {
+      p.done(seq);
+    } else {
+      p.done(last.status());
+    }
+  }
+}
+
+Result<uint64_t> RealtimeEngine::Impl::Accept(std::span<const Event> events) {
+  std::promise<Result<uint64_t>> answer;
+  std::future<Result<uint64_t>> result = answer.get_future();
+  AcceptAsync(std::vector<Event>(events.begin(), events.end()),
+              [&answer](Result<uint64_t> r) { answer.set_value(std::move(r)); });
+  return result.get();
 }
 
 void RealtimeEngine::Impl::Enqueue(std::span<const std::string> users, size_t reserved_slots) {
@@ -336,6 +430,45 @@ void RealtimeEngine::Impl::Enqueue(std::span<const std::string> users, size_t re
     if (pending.emplace(user, now).second) queue.push_back(user);
   }
   if (!queue.empty()) work_cv.notify_one();
+}
+
+void RealtimeEngine::Impl::RefreshInline(const LiveState& live_state,
+                                         std::span<const std::string> users,
+                                         size_t reserved_slots) {
+  const int64_t now = NowNs();
+  std::vector<std::string> mine;
+  {
+    std::lock_guard lock(q_mu);
+    reserved -= reserved_slots;
+    for (const std::string& user : users) {
+      if (in_flight.contains(user) || pending.contains(user)) {
+        // A refresher has them: after it, they go again with these events.
+        if (pending.emplace(user, now).second) queue.push_back(user);
+      } else {
+        in_flight.insert(user);
+        mine.push_back(user);
+      }
+    }
+    if (!queue.empty()) work_cv.notify_one();
+    if (mine.empty()) return;
+    ++busy;
+  }
+  if (live_state.model != nullptr) {
+    const std::vector<int64_t> enqueued(mine.size(), now);
+    Status st = RefreshUsers(live_state, mine, enqueued);
+    if (!st.ok()) spdlog::warn("real-time refresh: {}", st.ToString());
+  }
+  (void)MaybeFlush(false);
+  std::lock_guard lock(q_mu);
+  FinishBatchLocked(mine);
+}
+
+void RealtimeEngine::Impl::FinishBatchLocked(std::span<const std::string> users) {
+  --busy;
+  for (const std::string& user : users) in_flight.erase(user);
+  // Users deferred behind this batch may be runnable now.
+  if (!queue.empty()) work_cv.notify_all();
+  if (queue.empty() && busy == 0) idle_cv.notify_all();
 }
 
 bool RealtimeEngine::Impl::HasRunnableLocked() const {
@@ -352,8 +485,22 @@ void RealtimeEngine::Impl::WorkerLoop() {
   for (;;) {
     {
       std::unique_lock lock(q_mu);
-      work_cv.wait(lock, [&] { return HasRunnableLocked() || (stop && queue.empty()); });
-      if (queue.empty()) return;
+      auto ready = [&] { return HasRunnableLocked() || (stop && queue.empty()); };
+      if (options.flush_interval.count() > 0) {
+        // Wakes at least once an interval to flush what the last batches left.
+        if (!work_cv.wait_for(lock, options.flush_interval, ready)) {
+          lock.unlock();
+          (void)MaybeFlush(false);
+          continue;
+        }
+      } else {
+        work_cv.wait(lock, ready);
+      }
+      if (queue.empty()) {
+        lock.unlock();
+        (void)MaybeFlush(true);  // stopping: the store gets every list
+        return;
+      }
       batch.clear();
       enqueued.clear();
       deferred.clear();
@@ -383,20 +530,39 @@ void RealtimeEngine::Impl::WorkerLoop() {
       Status st = RefreshUsers(*live_state, batch, enqueued);
       if (!st.ok()) spdlog::warn("real-time refresh: {}", st.ToString());
     }
+    (void)MaybeFlush(false);
     {
       std::lock_guard lock(q_mu);
-      --busy;
-      for (const std::string& user : batch) in_flight.erase(user);
-      // Users deferred behind this batch may be runnable now.
-      if (!queue.empty()) work_cv.notify_all();
-      if (queue.empty() && busy == 0) idle_cv.notify_all();
+      FinishBatchLocked(batch);
     }
   }
 }
 
 void RealtimeEngine::Impl::WaitIdle() {
-  std::unique_lock lock(q_mu);
-  idle_cv.wait(lock, [&] { return queue.empty() && busy == 0; });
+  {
+    std::unique_lock lock(q_mu);
+    idle_cv.wait(lock, [&] { return queue.empty() && busy == 0; });
+  }
+  (void)MaybeFlush(true);
+}
+
+Status RealtimeEngine::Impl::MaybeFlush(bool force) {
+  if (store->pending_lists() == 0) return Status::Ok();
+  std::lock_guard lock(write_mu);
+  const int64_t now = NowNs();
+  const int64_t interval_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options.flush_interval).count();
+  if (!force && now - last_flush_ns < interval_ns) return Status::Ok();
+  last_flush_ns = now;
+  Status st = store->FlushPending();
+  if (st.ok()) {
+    flushes.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    // They stay pending (and served from memory); the next flush retries.
+    flush_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("real-time: flushing refreshed lists: {}", st.ToString());
+  }
+  return st;
 }
 
 Status RealtimeEngine::Impl::RefreshUsers(const LiveState& live_state,
@@ -489,7 +655,8 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
   Status st;
   {
     std::lock_guard lock(write_mu);
-    st = store->PutUserRecsAt(live.version, lists);
+    st = options.flush_interval.count() > 0 ? store->PutUserRecsPending(live.version, lists)
+                                            : store->PutUserRecsAt(live.version, lists);
   }
   if (!st.ok()) {
     refresh_failures.fetch_add(lists.size(), std::memory_order_relaxed);
@@ -554,6 +721,8 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
   };
   RECO_RETURN_IF_ERROR(replay(&touched).WithContext("replaying the event log"));
   RECO_RETURN_IF_ERROR(RefreshUsers(*next, touched, {}));
+  // In the store itself, not only in memory, before the version is active.
+  RECO_RETURN_IF_ERROR(MaybeFlush(true).WithContext(context));
 
   // Catch up with what arrived meanwhile, flip and swap with intake paused.
   std::vector<std::string> late;
@@ -629,6 +798,7 @@ Result<std::unique_ptr<RealtimeEngine>> RealtimeEngine::Start(std::unique_ptr<Mo
   for (int t = 0; t < options.refresh_threads; ++t) {
     impl->workers.emplace_back([p = impl.get()] { p->WorkerLoop(); });
   }
+  impl->committer = std::thread([p = impl.get()] { p->CommitLoop(); });
   return std::unique_ptr<RealtimeEngine>(new RealtimeEngine(std::move(impl)));
 }
 
@@ -638,9 +808,13 @@ RealtimeEngine::~RealtimeEngine() {
     std::lock_guard lock(impl_->q_mu);
     impl_->accepting = false;
   }
-  // Wait out Accepts already inside (they enqueue what they logged).
-  impl_->gate.Pause();
-  impl_->gate.Resume();
+  // The committer answers (and enqueues) every request taken before.
+  {
+    std::lock_guard lock(impl_->commit_mu);
+    impl_->commit_stop = true;
+  }
+  impl_->commit_cv.notify_all();
+  impl_->committer.join();
   {
     std::lock_guard lock(impl_->q_mu);
     impl_->stop = true;
@@ -651,6 +825,10 @@ RealtimeEngine::~RealtimeEngine() {
 
 Result<uint64_t> RealtimeEngine::Accept(std::span<const Event> events) {
   return impl_->Accept(events);
+}
+
+void RealtimeEngine::AcceptAsync(std::vector<Event> events, AcceptDone done) {
+  impl_->AcceptAsync(std::move(events), std::move(done));
 }
 
 Status RealtimeEngine::ActivateModel(std::string_view version) {
@@ -680,6 +858,9 @@ RealtimeStats RealtimeEngine::stats() const {
   s.refreshes = m.refreshes.load(std::memory_order_relaxed);
   s.refresh_failures = m.refresh_failures.load(std::memory_order_relaxed);
   s.refresh_batches = m.refresh_batches.load(std::memory_order_relaxed);
+  s.flushes = m.flushes.load(std::memory_order_relaxed);
+  s.flush_failures = m.flush_failures.load(std::memory_order_relaxed);
+  s.unflushed_lists = m.store->pending_lists();
   s.activations = m.activations.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(impl_->q_mu);
@@ -716,8 +897,14 @@ std::string RealtimeEngine::PrometheusText() const {
          s.refreshes);
   metric("reco_realtime_refresh_failures_total", "counter",
          "User refreshes that failed (solve or store write).", s.refresh_failures);
-  metric("reco_realtime_refresh_batches_total", "counter", "Store writes of refreshed lists.",
+  metric("reco_realtime_refresh_batches_total", "counter", "Batches of users refreshed together.",
          s.refresh_batches);
+  metric("reco_realtime_flushes_total", "counter",
+         "Store writes of refreshed lists (write-behind flushes).", s.flushes);
+  metric("reco_realtime_flush_failures_total", "counter",
+         "Failed flushes (their lists stay pending and served from memory).", s.flush_failures);
+  metric("reco_realtime_unflushed_lists", "gauge",
+         "Refreshed lists served from memory, not yet written to the store.", s.unflushed_lists);
   metric("reco_realtime_activations_total", "counter", "Live model swaps.", s.activations);
   metric("reco_realtime_queue_depth", "gauge", "Users waiting for a refresh.", s.queue_depth);
   metric("reco_realtime_live_users", "gauge", "Users with events since the model's training.",

@@ -1,11 +1,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -460,12 +463,156 @@ TEST_F(RealtimeTest, PrometheusTextReportsCounters) {
   EXPECT_THAT(text, HasSubstr("reco_realtime_refresh_latency_seconds_count 1\n"));
 }
 
+// ---- Asynchronous intake and write-behind -----------------------------------
+
+TEST_F(RealtimeTest, AcceptAsyncAnswersEveryRequestOnceEvenAtShutdown) {
+  StartTiny();
+  constexpr int kThreads = 4, kPerThread = 50;
+  std::mutex mu;
+  std::vector<uint64_t> seqs;
+  int failures = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::vector<Event> events = {MakeEvent("w" + std::to_string(t), kItems[i % 5], 3.0f)};
+        engine_->AcceptAsync(std::move(events), [&](Result<uint64_t> r) {
+          std::lock_guard lock(mu);
+          if (r.ok()) {
+            seqs.push_back(*r);
+          } else {
+            ++failures;
+          }
+        });
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  engine_.reset();  // answers whatever the committer had not taken yet
+  EXPECT_EQ(failures, 0);
+  ASSERT_EQ(seqs.size(), size_t{kThreads * kPerThread});
+  std::sort(seqs.begin(), seqs.end());
+  for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1);
+  EXPECT_EQ(log_->last_seq(), uint64_t{kThreads * kPerThread});
+}
+
+TEST_F(RealtimeTest, InvalidEventIsRefusedAtOnceAndNothingIsLogged) {
+  StartTiny();
+  std::vector<Event> events = {MakeEvent("ok", "a", 1.0f), MakeEvent("", "b", 1.0f)};
+  bool answered = false;
+  engine_->AcceptAsync(std::move(events), [&](Result<uint64_t> r) {
+    answered = true;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << r.status().ToString();
+    EXPECT_THAT(r.status().message(), HasSubstr("event 1"));
+  });
+  EXPECT_TRUE(answered);  // before AcceptAsync returned
+  engine_->WaitIdle();
+  EXPECT_EQ(log_->last_seq(), 0u);
+  EXPECT_EQ(engine_->stats().events_accepted, 0u);
+}
+
+class RealtimeWriteBehindTest : public RealtimeTest {
+ protected:
+  // The engine on an LMDB store, and a second handle on it that sees only
+  // what reached LMDB (as another process would).
+  void StartOnLmdb(std::chrono::milliseconds flush_interval) {
+    auto lmdb = RecommendationStore::Open("lmdb://" + dir_ + "/store");
+    ASSERT_TRUE(lmdb.ok()) << lmdb.status().ToString();
+    store_ = std::move(*lmdb);
+    RecStoreOptions reader_options;
+    reader_options.refresh_interval = std::chrono::milliseconds(0);
+    RealtimeOptions options;
+    options.flush_interval = flush_interval;
+    StartTiny(options);
+    auto reader = RecommendationStore::Open("lmdb://" + dir_ + "/store", reader_options);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    reader_ = std::move(*reader);
+  }
+
+  // Waits (bounded) until the refresher has written `n` lists.
+  void WaitForRefreshes(uint64_t n) {
+    for (int i = 0; i < 10'000 && engine_->stats().refreshes < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_GE(engine_->stats().refreshes, n);
+  }
+  void WaitForFlushes(uint64_t n) {
+    for (int i = 0; i < 10'000 && engine_->stats().flushes < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_GE(engine_->stats().flushes, n);
+  }
+
+  std::unique_ptr<RecommendationStore> reader_;
+};
+
+TEST_F(RealtimeWriteBehindTest, RefreshIsServedFromMemoryUntilTheFlush) {
+  StartOnLmdb(std::chrono::hours(1));
+  // After a quiet interval the first list is written at once...
+  Event first = MakeEvent("first", "a", 5.0f);
+  ASSERT_TRUE(engine_->Accept({&first, 1}).ok());
+  WaitForFlushes(1);
+  RecList list;
+  ASSERT_TRUE(reader_->GetUserRecs("first", &list).ok());
+  EXPECT_EQ(engine_->stats().flushes, 1u);
+
+  // ...the next ones within the interval wait for the next flush, served
+  // from memory meanwhile.
+  Event e = MakeEvent("newbie", "a", 5.0f);
+  ASSERT_TRUE(engine_->Accept({&e, 1}).ok());
+  WaitForRefreshes(2);
+  ASSERT_TRUE(store_->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+  EXPECT_EQ(reader_->GetUserRecs("newbie", &list).code(), Status::Code::kNotFound);
+  EXPECT_EQ(engine_->stats().unflushed_lists, 1u);
+  EXPECT_EQ(engine_->stats().flushes, 1u);
+
+  engine_->WaitIdle();  // flushes
+  ASSERT_TRUE(reader_->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+  EXPECT_EQ(engine_->stats().unflushed_lists, 0u);
+  EXPECT_EQ(engine_->stats().flushes, 2u);
+}
+
+TEST_F(RealtimeWriteBehindTest, TimedFlushReachesTheStoreWithoutWaitIdle) {
+  StartOnLmdb(std::chrono::milliseconds(20));
+  Event e = MakeEvent("newbie", "a", 5.0f);
+  ASSERT_TRUE(engine_->Accept({&e, 1}).ok());
+  RecList list;
+  Status st;
+  for (int i = 0; i < 10'000; ++i) {
+    st = reader_->GetUserRecs("newbie", &list);
+    if (st.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+  EXPECT_GE(engine_->stats().flushes, 1u);
+}
+
+TEST_F(RealtimeWriteBehindTest, ZeroIntervalWritesEachBatchThrough) {
+  StartOnLmdb(std::chrono::milliseconds(0));
+  Event e = MakeEvent("newbie", "a", 5.0f);
+  ASSERT_TRUE(engine_->Accept({&e, 1}).ok());
+  WaitForRefreshes(1);
+  RecList list;
+  ASSERT_TRUE(reader_->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+  EXPECT_EQ(engine_->stats().unflushed_lists, 0u);
+}
+
 // ---- Many writers, several refreshers ---------------------------------------
 
-TEST_F(RealtimeTest, ConcurrentAcceptsConvergeToTheMergedRows) {
+// Committed groups refreshed by the committer (small groups, the default) or
+// all handed to the refresher threads: the same lists either way.
+class RealtimeRefreshPathTest : public RealtimeTest,
+                                public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(RealtimeRefreshPathTest, ConcurrentAcceptsConvergeToTheMergedRows) {
   RealtimeOptions options;
   options.refresh_threads = 2;
   options.max_batch_users = 4;
+  options.inline_refresh_max_users = GetParam();
   StartTiny(options);
   // Each thread owns its users; each user ends with ratings {a:1, c:5}.
   constexpr int kThreads = 4, kUsers = 8;
@@ -502,6 +649,11 @@ TEST_F(RealtimeTest, ConcurrentAcceptsConvergeToTheMergedRows) {
   }
   EXPECT_EQ(engine_->stats().live_users, uint64_t{kThreads * kUsers});
 }
+
+INSTANTIATE_TEST_SUITE_P(InlineOrQueued, RealtimeRefreshPathTest, ::testing::Values(16, 0),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return info.param == 0 ? std::string("Queued") : std::string("Inline");
+                         });
 
 // ---- Restart ----------------------------------------------------------------
 

@@ -21,7 +21,10 @@
 // behind any earlier pipelined responses and resumes parsing, so responses
 // keep request order and the one-operation-at-a-time rule still holds. The
 // job holds a work guard on the loop, so a draining server answers every
-// write it started (an acknowledged event is never cut off).
+// write it started (an acknowledged event is never cut off). A sink that
+// accepts asynchronously (EventSink::async_accept: the real-time engine)
+// skips the pool: a small events body is parsed on the loop and handed to
+// AcceptAsync, whose completion comes back the same way; no thread waits.
 //
 // Timeouts use one coarse sweeping timer (as redis's clientsCron does)
 // instead of arming a timer per operation. The sweeper runs on another
@@ -71,6 +74,10 @@ using beast_string_view = boost::beast::string_view;
 
 // Responses of pipelined requests are batched until this much is pending.
 constexpr size_t kMaxPendingOutput = 64 * 1024;
+// POST /v1/events bodies up to this are parsed on the event loop when the
+// sink accepts asynchronously (one event is ~100 bytes); bigger ones on the
+// ingest pool.
+constexpr size_t kInlineParseBytes = 16 * 1024;
 // After an error response we read and drop what the client still sends (so
 // the kernel does not answer it with a RST that destroys our response), up to
 // this much or the lingering timeout.
@@ -453,13 +460,54 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void StartWriteJob() {
     SetState(State::kWaiting);
     deadline_.store(Clock::time_point::max().time_since_epoch().count(), std::memory_order_relaxed);
-    // Until the completion is posted, only the pool thread touches job_ and
-    // result_: the connection has nothing else pending.
+    // Until the completion is posted, only the thread running the job (or
+    // the sink's completion) touches job_ and result_: the connection has
+    // nothing else pending.
+    const EventSink* sink = loop_->writes().events;
+    if (job_.route == Route::kEvents && sink != nullptr && sink->async_accept()) {
+      // Small bodies are parsed right here (a few microseconds); big ones on
+      // the pool, so one large batch cannot stall the loop.
+      if (job_.body.size() <= kInlineParseBytes) return StartAsyncEvents();
+      asio::post(loop_->ingest_pool(),
+                 [self = shared_from_this(), work = asio::make_work_guard(loop_->context())] {
+                   self->StartAsyncEvents();
+                 });
+      return;
+    }
     asio::post(loop_->ingest_pool(),
                [self = shared_from_this(), work = asio::make_work_guard(loop_->context())] {
                  self->result_ = RunWriteJob(self->job_, self->loop_->writes(), self->options_);
-                 asio::post(self->loop_->context(), [self] { self->OnWriteJobDone(); });
+                 self->PostWriteJobDone();
                });
+  }
+
+  // POST /v1/events to a sink with async_accept: no thread waits on the log.
+  // The completion holds a work guard like a pool job, so a draining server
+  // still answers every event it handed over.
+  void StartAsyncEvents() {
+    std::vector<Event> events;
+    try {
+      if (!ParseEventsJob(job_, options_, &events, &result_)) return PostWriteJobDone();
+    } catch (const std::exception& e) {
+      // bad_alloc: this request fails, the server does not.
+      spdlog::error("write request failed: {}", e.what());
+      result_ = InternalErrorResult();
+      return PostWriteJobDone();
+    }
+    EventSink* sink = loop_->writes().events;
+    const size_t count = events.size();
+    sink->AcceptAsync(
+        std::move(events),
+        [self = shared_from_this(), sink, count, work = asio::make_work_guard(loop_->context()),
+         start = std::chrono::steady_clock::now()](Result<uint64_t> seq) {
+          self->result_.accept_nanos = NanosSince(start);
+          FinishEventsJob(seq, count, *sink, &self->result_);
+          self->PostWriteJobDone();
+        });
+  }
+
+  void PostWriteJobDone() {
+    asio::post(loop_->context(), [self = shared_from_this()] { self->OnWriteJobDone(); });
   }
 
   void OnWriteJobDone() {

@@ -24,8 +24,24 @@ using json = nlohmann::json;
 constexpr std::string_view kKey = "test-key-0123456789";
 
 // Records accepted events; can fail on demand or hold Accept at a gate.
+// With async set it accepts asynchronously, as the real-time engine does:
+// the server calls AcceptAsync on its event loop and the answer comes from
+// another thread.
 class FakeSink : public EventSink {
  public:
+  ~FakeSink() override {
+    std::lock_guard lock(threads_mu_);
+    for (std::thread& t : threads_) t.join();
+  }
+  void set_async(bool async) { async_ = async; }
+  bool async_accept() const override { return async_; }
+  void AcceptAsync(std::vector<Event> events, AcceptDone done) override {
+    if (!async_) return EventSink::AcceptAsync(std::move(events), std::move(done));
+    std::lock_guard lock(threads_mu_);
+    threads_.emplace_back(
+        [this, events = std::move(events), done = std::move(done)] { done(Accept(events)); });
+  }
+
   Result<uint64_t> Accept(std::span<const Event> events) override {
     std::unique_lock lock(mu_);
     ++calls_;
@@ -73,6 +89,9 @@ class FakeSink : public EventSink {
   int calls_ = 0;
   Status fail_with_;
   std::vector<Event> accepted_;
+  bool async_ = false;
+  std::mutex threads_mu_;
+  std::vector<std::thread> threads_;
 };
 
 class FakeAdmin : public ModelAdmin {
@@ -130,9 +149,12 @@ json ErrorOf(const HttpResponse& r) {
   return j.value("error", json::object());
 }
 
-class IngestServerTest : public ::testing::Test {
+// Every test runs twice: against a sink that blocks in Accept (the server
+// runs it on its ingest pool) and one that accepts asynchronously.
+class IngestServerTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    sink_.set_async(GetParam());
     source_.SetActiveVersion("v1");
     source_.SetUserRecommendations("alice", {{"i1", 0.5f}});
     options_.port = 0;
@@ -167,7 +189,7 @@ class IngestServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
 };
 
-TEST_F(IngestServerTest, AcceptsSingleEventAndBatch) {
+TEST_P(IngestServerTest, AcceptsSingleEventAndBatch) {
   StartServer();
   TestClient c(server_->port());
   ASSERT_TRUE(c.connected());
@@ -193,7 +215,7 @@ TEST_F(IngestServerTest, AcceptsSingleEventAndBatch) {
   EXPECT_EQ(events[2].type, "view");
 }
 
-TEST_F(IngestServerTest, ChunkedBodyIsRead) {
+TEST_P(IngestServerTest, ChunkedBodyIsRead) {
   StartServer();
   TestClient c(server_->port());
   ASSERT_TRUE(c.connected());
@@ -207,7 +229,7 @@ TEST_F(IngestServerTest, ChunkedBodyIsRead) {
   EXPECT_EQ(sink_.accepted().size(), 1u);
 }
 
-TEST_F(IngestServerTest, ExpectContinueGetsAnInterimAnswer) {
+TEST_P(IngestServerTest, ExpectContinueGetsAnInterimAnswer) {
   StartServer();
   TestClient c(server_->port());
   ASSERT_TRUE(c.connected());
@@ -225,7 +247,7 @@ TEST_F(IngestServerTest, ExpectContinueGetsAnInterimAnswer) {
   EXPECT_EQ(sink_.accepted().size(), 1u);
 }
 
-TEST_F(IngestServerTest, InvalidBodiesAre400AndWriteNothing) {
+TEST_P(IngestServerTest, InvalidBodiesAre400AndWriteNothing) {
   StartServer();
   struct Case {
     std::string body;
@@ -282,7 +304,7 @@ TEST_F(IngestServerTest, InvalidBodiesAre400AndWriteNothing) {
             std::string::npos);
 }
 
-TEST_F(IngestServerTest, WritesNeedAValidKey) {
+TEST_P(IngestServerTest, WritesNeedAValidKey) {
   StartServer();
   const std::string event = R"({"user_id":"u","item_id":"i","type":"t"})";
   auto r = Post("/v1/events", event, "");
@@ -318,7 +340,7 @@ TEST_F(IngestServerTest, WritesNeedAValidKey) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST_F(IngestServerTest, KeyedReads) {
+TEST_P(IngestServerTest, KeyedReads) {
   options_.require_key_for_reads = true;
   StartServer();
   TestClient c(server_->port());
@@ -341,7 +363,7 @@ TEST_F(IngestServerTest, KeyedReads) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST_F(IngestServerTest, StartRefusesWritesWithoutKeysUnlessAllowed) {
+TEST_P(IngestServerTest, StartRefusesWritesWithoutKeysUnlessAllowed) {
   writes_.keys = ApiKeys();
   auto refused = HttpServer::Start(options_, &source_, writes_);
   EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition);
@@ -352,7 +374,7 @@ TEST_F(IngestServerTest, StartRefusesWritesWithoutKeysUnlessAllowed) {
   EXPECT_EQ(r->status, 202);
 }
 
-TEST_F(IngestServerTest, RoutesWithoutBackendAre404AndMethodsAre405) {
+TEST_P(IngestServerTest, RoutesWithoutBackendAre404AndMethodsAre405) {
   writes_.events = nullptr;
   StartServer();
   auto r = Post("/v1/events", R"({"user_id":"u","item_id":"i","type":"t"})");
@@ -370,7 +392,7 @@ TEST_F(IngestServerTest, RoutesWithoutBackendAre404AndMethodsAre405) {
   EXPECT_EQ(r->header("allow"), "GET, HEAD");
 }
 
-TEST_F(IngestServerTest, SinkFailuresMapToStatusCodes) {
+TEST_P(IngestServerTest, SinkFailuresMapToStatusCodes) {
   StartServer();
   const std::string event = R"({"user_id":"u","item_id":"i","type":"t"})";
   sink_.FailWith(Status::ResourceExhausted("refresh queue is full"));
@@ -408,7 +430,7 @@ TEST_F(IngestServerTest, SinkFailuresMapToStatusCodes) {
       << metrics->body;
 }
 
-TEST_F(IngestServerTest, PipelinedWritesAndReadsAnswerInOrder) {
+TEST_P(IngestServerTest, PipelinedWritesAndReadsAnswerInOrder) {
   StartServer();
   TestClient c(server_->port());
   ASSERT_TRUE(c.connected());
@@ -442,7 +464,7 @@ TEST_F(IngestServerTest, PipelinedWritesAndReadsAnswerInOrder) {
   EXPECT_EQ(events[1].user_id, "p2");
 }
 
-TEST_F(IngestServerTest, ShutdownWaitsForAWriteInProgress) {
+TEST_P(IngestServerTest, ShutdownWaitsForAWriteInProgress) {
   StartServer();
   TestClient c(server_->port());
   ASSERT_TRUE(c.connected());
@@ -467,7 +489,7 @@ TEST_F(IngestServerTest, ShutdownWaitsForAWriteInProgress) {
   EXPECT_EQ(sink_.accepted().size(), 1u);
 }
 
-TEST_F(IngestServerTest, AdminActivation) {
+TEST_P(IngestServerTest, AdminActivation) {
   StartServer();
   auto r = Post("/v1/admin/models/v2/activate", "");
   ASSERT_TRUE(r);
@@ -501,7 +523,7 @@ TEST_F(IngestServerTest, AdminActivation) {
   EXPECT_EQ(r->body, R"({"status":"ready","model_version":"v1","live_model_version":"a/b"})");
 }
 
-TEST_F(IngestServerTest, SighupReloads) {
+TEST_P(IngestServerTest, SighupReloads) {
   options_.handle_signals = true;
   StartServer();
   ASSERT_EQ(std::raise(SIGHUP), 0);
@@ -512,6 +534,34 @@ TEST_F(IngestServerTest, SighupReloads) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
+
+TEST_P(IngestServerTest, LargeBatchIsAcceptedWhole) {
+  // Bigger than what the server parses on its event loop (16 KiB).
+  options_.max_event_body_bytes = 256 * 1024;
+  options_.max_events_per_request = 1000;
+  StartServer();
+  std::string body = R"({"events":[)";
+  for (int i = 0; i < 400; ++i) {
+    if (i > 0) body += ',';
+    body += R"({"user_id":"user-)" + std::to_string(i) + R"(","item_id":"item-)" +
+            std::to_string(i % 7) + R"(","type":"click","value":1})";
+  }
+  body += "]}";
+  ASSERT_GT(body.size(), 16u * 1024);
+  auto r = Post("/v1/events", body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(r->body, R"({"accepted":400,"last_seq":400})");
+  const auto events = sink_.accepted();
+  ASSERT_EQ(events.size(), 400u);
+  EXPECT_EQ(events[399].user_id, "user-399");
+}
+
+INSTANTIATE_TEST_SUITE_P(SinkKinds, IngestServerTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("AsyncSink")
+                                             : std::string("BlockingSink");
+                         });
 
 }  // namespace
 }  // namespace reco

@@ -105,13 +105,13 @@ constexpr std::string_view kBearerChallenge = "Bearer realm=\"reco\"";
 constexpr std::string_view kInvalidTokenChallenge =
     "Bearer realm=\"reco\", error=\"invalid_token\"";
 
+}  // namespace
+
 uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count());
 }
-
-}  // namespace
 
 bool IsEventsTarget(std::string_view target) { return PathOf(target) == "/v1/events"; }
 

@@ -17,8 +17,11 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics.h"
+#include "reco/event_log.h"
+#include "reco/ingest.h"
 #include "reco/server.h"
 
 namespace reco::serve {
@@ -63,6 +66,17 @@ struct WriteResult {
 // The blocking half of a write; runs on an ingest thread. Never throws.
 WriteResult RunWriteJob(const WriteJob& job, const WriteBackends& backends,
                         const ServerOptions& options);
+
+// POST /v1/events in halves, for a sink with async_accept: parse and
+// validate the body (false: *r holds the 400/413 answer), then turn the
+// sink's answer into *r.
+bool ParseEventsJob(const WriteJob& job, const ServerOptions& options, std::vector<Event>* events,
+                    WriteResult* r);
+void FinishEventsJob(const Result<uint64_t>& seq, size_t events, const EventSink& sink,
+                     WriteResult* r);
+uint64_t NanosSince(std::chrono::steady_clock::time_point start);
+// A 500 for a write that failed unexpectedly (bad_alloc).
+WriteResult InternalErrorResult();
 
 class Router {
  public:

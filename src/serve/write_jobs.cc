@@ -28,54 +28,13 @@ void Fail(WriteResult* r, int status, std::string_view code, std::string_view me
 
 void RunEvents(const WriteJob& job, const WriteBackends& backends, const ServerOptions& options,
                WriteResult* r) {
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
   std::vector<Event> events;
-  EventBodyError error;
-  if (!ParseEventsBody(job.body, options.max_events_per_request, now_ms, &events, &error)) {
-    r->rejection = error.status == 413 ? EventRejection::kTooLarge : EventRejection::kInvalid;
-    return Fail(r, error.status, error.status == 413 ? "payload_too_large" : "bad_request",
-                error.message, error.field, error.index);
-  }
+  if (!ParseEventsJob(job, options, &events, r)) return;
   EventSink* sink = backends.events;
   const auto start = std::chrono::steady_clock::now();
   Result<uint64_t> seq = sink->Accept(events);
-  r->accept_nanos = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count());
-  if (seq.ok()) {
-    r->accepted = true;
-    r->events = events.size();
-    r->status = 202;
-    r->body = "{\"accepted\":";
-    AppendUint(&r->body, events.size());
-    r->body.append(",\"last_seq\":");
-    AppendUint(&r->body, seq.value());
-    r->body.push_back('}');
-    return;
-  }
-  const Status& st = seq.status();
-  if (IsQueueFull(st)) {
-    r->rejection = EventRejection::kQueueFull;
-    r->retry_after_s = std::max(1, sink->RetryAfterSeconds());
-    return Fail(r, 503, "unavailable", "the refresh queue is full; retry later");
-  }
-  switch (st.code()) {
-    case Status::Code::kInvalidArgument:
-      r->rejection = EventRejection::kInvalid;
-      return Fail(r, 400, "bad_request", st.message());
-    case Status::Code::kUnavailable:
-    case Status::Code::kIOError:
-      spdlog::warn("events not accepted: {}", st.ToString());
-      r->rejection = EventRejection::kUnavailable;
-      r->retry_after_s = std::max(1, sink->RetryAfterSeconds());
-      return Fail(r, 503, "unavailable", "events cannot be recorded now; retry later");
-    default:
-      spdlog::error("events not accepted: {}", st.ToString());
-      r->rejection = EventRejection::kError;
-      return Fail(r, 500, "internal", "internal error");
-  }
+  r->accept_nanos = NanosSince(start);
+  FinishEventsJob(seq, events.size(), *sink, r);
 }
 
 void RunActivate(const WriteJob& job, const WriteBackends& backends, WriteResult* r) {
@@ -103,6 +62,57 @@ void RunActivate(const WriteJob& job, const WriteBackends& backends, WriteResult
 
 }  // namespace
 
+bool ParseEventsJob(const WriteJob& job, const ServerOptions& options, std::vector<Event>* events,
+                    WriteResult* r) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  EventBodyError error;
+  if (ParseEventsBody(job.body, options.max_events_per_request, now_ms, events, &error)) {
+    return true;
+  }
+  r->rejection = error.status == 413 ? EventRejection::kTooLarge : EventRejection::kInvalid;
+  Fail(r, error.status, error.status == 413 ? "payload_too_large" : "bad_request", error.message,
+       error.field, error.index);
+  return false;
+}
+
+void FinishEventsJob(const Result<uint64_t>& seq, size_t events, const EventSink& sink,
+                     WriteResult* r) {
+  if (seq.ok()) {
+    r->accepted = true;
+    r->events = events;
+    r->status = 202;
+    r->body = "{\"accepted\":";
+    AppendUint(&r->body, events);
+    r->body.append(",\"last_seq\":");
+    AppendUint(&r->body, seq.value());
+    r->body.push_back('}');
+    return;
+  }
+  const Status& st = seq.status();
+  if (IsQueueFull(st)) {
+    r->rejection = EventRejection::kQueueFull;
+    r->retry_after_s = std::max(1, sink.RetryAfterSeconds());
+    return Fail(r, 503, "unavailable", "the refresh queue is full; retry later");
+  }
+  switch (st.code()) {
+    case Status::Code::kInvalidArgument:
+      r->rejection = EventRejection::kInvalid;
+      return Fail(r, 400, "bad_request", st.message());
+    case Status::Code::kUnavailable:
+    case Status::Code::kIOError:
+      spdlog::warn("events not accepted: {}", st.ToString());
+      r->rejection = EventRejection::kUnavailable;
+      r->retry_after_s = std::max(1, sink.RetryAfterSeconds());
+      return Fail(r, 503, "unavailable", "events cannot be recorded now; retry later");
+    default:
+      spdlog::error("events not accepted: {}", st.ToString());
+      r->rejection = EventRejection::kError;
+      return Fail(r, 500, "internal", "internal error");
+  }
+}
+
 WriteResult RunWriteJob(const WriteJob& job, const WriteBackends& backends,
                         const ServerOptions& options) {
   WriteResult r;
@@ -116,9 +126,14 @@ WriteResult RunWriteJob(const WriteJob& job, const WriteBackends& backends,
     // bad_alloc, or a backend that broke the no-exceptions rule: the request
     // fails, the server does not.
     spdlog::error("write request failed: {}", e.what());
-    r = WriteResult{};
-    Fail(&r, 500, "internal", "internal error");
+    r = InternalErrorResult();
   }
+  return r;
+}
+
+WriteResult InternalErrorResult() {
+  WriteResult r;
+  Fail(&r, 500, "internal", "internal error");
   return r;
 }
 
