@@ -221,7 +221,9 @@ class RecommendationStore {
   // PutUserRecsAt or DeleteVersion of the same keys supersedes them. Why:
   // with LMDB a Write is an fdatasync, and refreshed lists are derived from
   // the durable event log (rebuilt from it at start), so they need not pay
-  // one per refresh batch.
+  // one per refresh batch. Writes memory only, so it may run concurrently
+  // with FlushPending (and reads); against PutUserRecsAt or DeleteVersion of
+  // the same keys the caller orders the calls.
   Status PutUserRecsPending(std::string_view version, std::span<const UserRecs> lists);
   // Writes the pending lists with one KvStore::Write; they stay readable from
   // memory until it has committed (and stay pending if it fails). Same

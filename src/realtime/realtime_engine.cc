@@ -458,7 +458,8 @@ void RealtimeEngine::Impl::RefreshInline(const LiveState& live_state,
     Status st = RefreshUsers(live_state, mine, enqueued);
     if (!st.ok()) spdlog::warn("real-time refresh: {}", st.ToString());
   }
-  (void)MaybeFlush(false);
+  // No flush here: a store write (an fdatasync with LMDB) would stall the
+  // next commit. The refresher threads flush on their timer.
   std::lock_guard lock(q_mu);
   FinishBatchLocked(mine);
 }
@@ -653,10 +654,13 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
     lists.push_back({users[solved[r]], std::span<const RecItem>(rec_items).subspan(begin)});
   }
   Status st;
-  {
+  if (options.flush_interval.count() > 0) {
+    // Memory only (thread-safe without write_mu), so an inline refresh never
+    // waits for a flush in progress.
+    st = store->PutUserRecsPending(live.version, lists);
+  } else {
     std::lock_guard lock(write_mu);
-    st = options.flush_interval.count() > 0 ? store->PutUserRecsPending(live.version, lists)
-                                            : store->PutUserRecsAt(live.version, lists);
+    st = store->PutUserRecsAt(live.version, lists);
   }
   if (!st.ok()) {
     refresh_failures.fetch_add(lists.size(), std::memory_order_relaxed);
