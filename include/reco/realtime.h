@@ -60,11 +60,10 @@ struct RealtimeOptions {
   // list is fresh, with no thread hand-off); bigger groups go to the
   // refresher threads. 0 sends every group to the refreshers.
   size_t inline_refresh_max_users = 16;
-  // Refreshed lists reach the KvStore at most once per interval
-  // (write-behind, above); until then they are served from memory. A list
-  // refreshed after a quiet interval is written at once. 0 writes each batch
-  // through (PutUserRecsAt), for stores read by other processes that must
-  // see a refresh at once.
+  // The refresher threads write the refreshed lists to the KvStore this
+  // often, all in one Write (write-behind, above); until then they are
+  // served from memory. 0 writes each batch through (PutUserRecsAt), for
+  // stores read by other processes that must see a refresh at once.
   std::chrono::milliseconds flush_interval{100};
 };
 
