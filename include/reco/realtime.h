@@ -60,6 +60,10 @@ struct RealtimeOptions {
   // list is fresh, with no thread hand-off); bigger groups go to the
   // refresher threads. 0 sends every group to the refreshers.
   size_t inline_refresh_max_users = 16;
+  // Scheduler time slice asked for the committer thread (Linux 6.12+, no
+  // privilege; ignored elsewhere): it mostly waits on the disk and every
+  // event waits on it, so it should run as soon as it wakes. 0 leaves it.
+  std::chrono::microseconds committer_slice{100};
   // The refresher threads write the refreshed lists to the KvStore this
   // often, all in one Write (write-behind, above); until then they are
   // served from memory. 0 writes each batch through (PutUserRecsAt), for

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "model/row_solver.h"
+#include "pipeline/write_lists.h"
 #include "reco/evaluation.h"
 #include "reco/parallel.h"
 #include "reco/progress.h"
@@ -21,6 +22,7 @@ namespace reco {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pipeline_internal::WriteLists;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -115,23 +117,6 @@ uint64_t RemoteRowsRead(const CsrMatrix& m, RowRange own_rows, RowRange other_ow
     if (read[c] && (c < other_owned.begin || c >= other_owned.end)) ++count;
   }
   return count;
-}
-
-// Writes lists[r] for rows r, naming row r's owner by owner(r) (as
-// src/pipeline/precompute.cc does).
-template <typename OwnerFn, typename PutFn>
-Status WriteLists(const RankedLists& lists, const IdMap& items, OwnerFn owner, PutFn put,
-                  std::vector<RecItem>* scratch) {
-  for (uint32_t r = 0; r < lists.rows(); ++r) {
-    auto ids = lists.Items(r);
-    auto scores = lists.Scores(r);
-    scratch->clear();
-    for (size_t p = 0; p < ids.size(); ++p) {
-      scratch->push_back({items.External(ids[p]), scores.empty() ? 0.f : scores[p]});
-    }
-    RECO_RETURN_IF_ERROR(put(owner(r), *scratch));
-  }
-  return Status::Ok();
 }
 
 }  // namespace

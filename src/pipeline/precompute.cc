@@ -10,27 +10,11 @@
 #include "reco/evaluation.h"
 #include "reco/progress.h"
 #include "reco/topk.h"
+#include "write_lists.h"
 
 namespace reco {
-namespace {
 
-// Writes lists[r] for rows r, naming row r's owner by ids.External(owner(r)).
-template <typename OwnerFn, typename PutFn>
-Status WriteLists(const RankedLists& lists, const IdMap& items, OwnerFn owner, PutFn put,
-                  std::vector<RecItem>* scratch) {
-  for (uint32_t r = 0; r < lists.rows(); ++r) {
-    auto ids = lists.Items(r);
-    auto scores = lists.Scores(r);
-    scratch->clear();
-    for (size_t p = 0; p < ids.size(); ++p) {
-      scratch->push_back({items.External(ids[p]), scores.empty() ? 0.f : scores[p]});
-    }
-    RECO_RETURN_IF_ERROR(put(owner(r), *scratch));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
+using pipeline_internal::WriteLists;
 
 Result<PrecomputeResult> PrecomputeToStore(const FactorModel& model, const CsrMatrix& seen,
                                            RecommendationStore* store,

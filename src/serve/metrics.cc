@@ -117,6 +117,15 @@ void AppendHeader(std::string* out, std::string_view name, std::string_view type
   out->append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
+// A metric without labels: header and one sample.
+void AppendMetric(std::string* out, std::string_view name, std::string_view type,
+                  std::string_view help, uint64_t value) {
+  AppendHeader(out, name, type, help);
+  out->append(name).push_back(' ');
+  AppendUint(out, value);
+  out->push_back('\n');
+}
+
 }  // namespace
 
 void ServerMetrics::Render(std::string_view active_version, std::string* out) const {
@@ -170,35 +179,23 @@ void ServerMetrics::Render(std::string_view active_version, std::string* out) co
     out->push_back('\n');
   }
 
-  AppendHeader(out, "reco_store_errors_total", "counter",
-               "Store reads that failed (unreachable or corrupt), answered 500/503.");
-  out->append("reco_store_errors_total ");
-  AppendUint(out, sum([](const Shard& s) -> auto& { return s.store_errors; }));
-  out->push_back('\n');
-
-  AppendHeader(out, "reco_popular_fallback_total", "counter",
-               "Recommendation requests for unknown users answered with the popular list.");
-  out->append("reco_popular_fallback_total ");
-  AppendUint(out, sum([](const Shard& s) -> auto& { return s.popular_fallbacks; }));
-  out->push_back('\n');
+  AppendMetric(out, "reco_store_errors_total", "counter",
+               "Store reads that failed (unreachable or corrupt), answered 500/503.",
+               sum([](const Shard& s) -> auto& { return s.store_errors; }));
+  AppendMetric(out, "reco_popular_fallback_total", "counter",
+               "Recommendation requests for unknown users answered with the popular list.",
+               sum([](const Shard& s) -> auto& { return s.popular_fallbacks; }));
 
   const uint64_t opened = sum([](const Shard& s) -> auto& { return s.connections_opened; });
   const uint64_t closed = sum([](const Shard& s) -> auto& { return s.connections_closed; });
-  AppendHeader(out, "reco_http_connections_accepted_total", "counter", "TCP connections accepted.");
-  out->append("reco_http_connections_accepted_total ");
-  AppendUint(out, opened);
-  out->push_back('\n');
-  AppendHeader(out, "reco_http_connections_open", "gauge", "TCP connections currently open.");
-  out->append("reco_http_connections_open ");
+  AppendMetric(out, "reco_http_connections_accepted_total", "counter", "TCP connections accepted.",
+               opened);
   // Shards are read one after another, so guard against a transient skew.
-  AppendUint(out, opened >= closed ? opened - closed : 0);
-  out->push_back('\n');
-
-  AppendHeader(out, "reco_events_accepted_total", "counter",
-               "Events made durable through POST /v1/events.");
-  out->append("reco_events_accepted_total ");
-  AppendUint(out, sum([](const Shard& s) -> auto& { return s.events_accepted; }));
-  out->push_back('\n');
+  AppendMetric(out, "reco_http_connections_open", "gauge", "TCP connections currently open.",
+               opened >= closed ? opened - closed : 0);
+  AppendMetric(out, "reco_events_accepted_total", "counter",
+               "Events made durable through POST /v1/events.",
+               sum([](const Shard& s) -> auto& { return s.events_accepted; }));
 
   AppendHeader(out, "reco_event_requests_rejected_total", "counter",
                "POST /v1/events requests refused (nothing written), by reason.");
