@@ -227,7 +227,8 @@ clk_tck = float(clk_tck)
 
 def sh(cmd):
     r = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=repo)
-    return (r.stdout + r.stderr).strip()
+    # rstrip only: `git status --porcelain` lines start with a space.
+    return (r.stdout + r.stderr).rstrip()
 
 def read(name):
     with open(os.path.join(tmp, name)) as f:
@@ -388,8 +389,9 @@ doc = {
                          "item, then GETs the list every poll interval until the item is gone (the "
                          "refresher ranks unseen items only, so only a list recomputed after the "
                          "event drops it); latency = POST sent -> first response without the item. "
-                         "Probe users get no load writes. One probe connection, beside the 200; "
-                         "polls every --poll-interval (resolution) so the probe adds few reads."),
+                         "The first GET goes right after the 202, further ones every "
+                         "--poll-interval. Probe users get no load writes. One probe connection, "
+                         "beside the 200."),
     "runs": {"read_only": read_only, "mixed": mixed},
     "machine": {
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), ""),
