@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
+
 #ifndef RECO_BINARY
 #error "RECO_BINARY must name the reco executable"
 #endif
@@ -35,30 +37,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// How one run of the binary ended.
-struct Outcome {
-  bool exited = false;  // false: ended by a signal
-  int exit_code = -1;
-  int signal = 0;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Outcome& r) {
-  if (r.exited) {
-    os << "exit " << r.exit_code;
-  } else {
-    os << "signal " << r.signal << " (" << strsignal(r.signal) << ")";
-  }
-  return os << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using cli_testing::Outcome;
+using cli_testing::ReadFile;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -77,50 +57,7 @@ class CliTest : public ::testing::Test {
   // Runs `reco args...` with the working directory dir_; stdout and stderr
   // go to files beside (not inside) it.
   Outcome Run(const std::vector<std::string>& args) {
-    const fs::path out_path = root_ / "stdout", err_path = root_ / "stderr";
-    std::vector<char*> argv;
-    std::string binary = RECO_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    // The environment is built before fork: the child may only make
-    // async-signal-safe calls.
-    std::vector<std::string> env_strings = {"RECO_PROGRESS=0"};
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "RECO_PROGRESS=", 14) != 0) env_strings.emplace_back(*e);
-    }
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    Outcome r;
-    const pid_t pid = fork();
-    if (pid < 0) {
-      ADD_FAILURE() << "fork: " << std::strerror(errno);
-      return r;
-    }
-    if (pid == 0) {
-      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir_.c_str()) != 0) {
-        _exit(126);
-      }
-      // A hang becomes a SIGALRM death, which the test reports, not a stuck suite.
-      alarm(120);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.exited = WIFEXITED(status);
-    r.exit_code = r.exited ? WEXITSTATUS(status) : -1;
-    r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    return r;
+    return cli_testing::RunBinary(RECO_BINARY, args, dir_, root_ / "stdout", root_ / "stderr");
   }
 
   fs::path Path(const std::string& name) const { return dir_ / name; }

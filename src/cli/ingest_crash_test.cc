@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "../serve/test_http_client.h"
+#include "../store/store_test_util.h"
 #include "reco/event_log.h"
 
 #ifndef RECO_BINARY
@@ -49,7 +49,6 @@ class ServerProcess {
     const fs::path port_file = dir / "port";
     fs::remove(port_file);
     const std::string keys = (dir / "keys").string();
-    const std::string stderr_path = (dir / "server.log").string();
     std::vector<std::string> args = {RECO_BINARY,        "serve",
                                      "--store",          "memory://",
                                      "--events",         log_dir.string(),
@@ -58,32 +57,10 @@ class ServerProcess {
                                      "--port-file",      port_file.string(),
                                      "--threads",        "2",
                                      "--ingest-threads", "4"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      pid_ = -1;
-      return;
-    }
-    // The file is renamed into place, so once it exists it holds the port.
-    for (int i = 0; i < 6000 && port_ == 0; ++i) {
-      std::ifstream in(port_file);
-      if (in >> port_) break;
-      port_ = 0;
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    auto pid = testing_util::SpawnProcess(args, (dir / "server.log").string());
+    if (!pid.ok()) return;
+    pid_ = *pid;
+    port_ = testing_util::WaitForPortFile(&pid_, port_file.string());
   }
   ~ServerProcess() { Kill(); }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
 #include "reco/event_log.h"
 #include "reco/model_registry.h"
 #include "reco/rec_store.h"
@@ -31,26 +32,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  bool exited = false;
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Outcome& r) {
-  return os << (r.exited ? "exit " + std::to_string(r.exit_code) : std::string("killed"))
-            << "\n--- stdout ---\n"
-            << r.out << "--- stderr ---\n"
-            << r.err;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using cli_testing::Outcome;
+using cli_testing::ReadFile;
 
 #define EXPECT_SUCCEEDS(outcome)                            \
   do {                                                      \
@@ -91,44 +74,7 @@ class ModelsCliTest : public ::testing::Test {
   }
 
   Outcome Run(const std::vector<std::string>& args) {
-    const fs::path out_path = root_ / "stdout", err_path = root_ / "stderr";
-    std::string binary = RECO_BINARY;
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv = {binary.data()};
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings = {"RECO_PROGRESS=0"};
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "RECO_PROGRESS=", 14) != 0) env_strings.emplace_back(*e);
-    }
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    Outcome r;
-    const pid_t pid = fork();
-    if (pid < 0) {
-      ADD_FAILURE() << "fork: " << std::strerror(errno);
-      return r;
-    }
-    if (pid == 0) {
-      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir_.c_str()) != 0) {
-        _exit(126);
-      }
-      alarm(120);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.exited = WIFEXITED(status);
-    r.exit_code = r.exited ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    return r;
+    return cli_testing::RunBinary(RECO_BINARY, args, dir_, root_ / "stdout", root_ / "stderr");
   }
 
   // The events of the tiny write-ahead log, seq 1..4.

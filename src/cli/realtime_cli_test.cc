@@ -87,17 +87,7 @@ class Server {
         (dir / "server.log").string());
     if (!pid.ok()) return;
     pid_ = *pid;
-    for (int i = 0; i < 6000 && port_ == 0; ++i) {
-      std::ifstream in(port_file);
-      if (in >> port_) break;
-      port_ = 0;
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    port_ = testing_util::WaitForPortFile(&pid_, port_file.string());
   }
   ~Server() {
     if (pid_ <= 0) return;

@@ -76,6 +76,21 @@ Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& out
   return pid;
 }
 
+uint16_t WaitForPortFile(pid_t* pid, const std::string& path) {
+  for (int i = 0; i < 6000; ++i) {
+    std::ifstream in(path);
+    uint16_t port = 0;
+    if (in >> port && port != 0) return port;
+    int status;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
+
 RefusingLoopbackPort::RefusingLoopbackPort() {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return;

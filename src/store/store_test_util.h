@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,11 @@ Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& out
 // than `limit`.
 Status RunProcess(std::vector<std::string> args, const std::string& output,
                   std::chrono::seconds limit);
+// Waits up to 30 s for a server started with `--port-file path` to write its
+// port (the file is renamed into place, so once it exists it holds the whole
+// number). 0 when it did not; when the process exited meanwhile it has been
+// reaped and *pid is set to -1.
+uint16_t WaitForPortFile(pid_t* pid, const std::string& path);
 
 // A loopback port that is bound but not listening: connecting to it is
 // refused, and nobody else can take it while this object lives.
