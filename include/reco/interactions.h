@@ -12,6 +12,12 @@
 
 namespace reco {
 
+// Every interaction value (a rating, a strength, an event's value) is finite
+// and at most this large in magnitude: the loaders and the API refuse larger
+// ones where they enter, and event folding clamps sums to it, so the solvers'
+// weights stay far from float overflow.
+inline constexpr float kMaxInteractionValue = 1e6f;
+
 // Maps external IDs (any string: "196", "tt0114709", "user-7") to dense
 // indices 0..size()-1 in first-seen order. Persisted with the model so that
 // serving speaks the same IDs as the input files.

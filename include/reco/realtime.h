@@ -41,6 +41,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "reco/event_log.h"
 #include "reco/ingest.h"
@@ -148,6 +150,12 @@ class RealtimeEngine : public EventSink, public ModelAdmin {
   // version, loads that version the same way (without re-recording it).
   Status Reload() override;
   std::string LiveVersion() const override;
+
+  // The row the engine scores `user_id` from: their training row merged with
+  // their live events by the folding rule (reco/event_folding.h), as
+  // (external item ID, value) pairs in the live model's item order. Empty
+  // when there is no model or the user has neither training data nor events.
+  std::vector<std::pair<std::string, float>> UserRow(std::string_view user_id) const;
 
   RealtimeStats stats() const;
   // The stats in Prometheus text exposition format (reco_realtime_* metrics),

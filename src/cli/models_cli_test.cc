@@ -142,7 +142,7 @@ TEST_F(ModelsCliTest, RetrainMergesEventsRegistersAndActivates) {
   Outcome r = Run(Retrain("v1"));
   EXPECT_SUCCEEDS(r);
   EXPECT_THAT(r.out, HasSubstr("13 base records"));
-  EXPECT_THAT(r.out, HasSubstr("4 events through seq 4 (2 new pairs, 1 replaced, 1 without a "
+  EXPECT_THAT(r.out, HasSubstr("4 events through seq 4 (2 new pairs, 1 updated, 1 without a "
                                "rating skipped)"));
   EXPECT_THAT(r.out, HasSubstr("= 15 interactions of 5 users x 5 items"));
   EXPECT_THAT(r.out, HasSubstr("RMSE"));
@@ -235,7 +235,7 @@ TEST_F(ModelsCliTest, ImplicitRetrainCountsClicksAndReportsRankingMetrics) {
   WriteWal();
   Outcome r = Run(Retrain("c1", {"--implicit", "--reg", "0.1"}));
   EXPECT_SUCCEEDS(r);
-  EXPECT_THAT(r.out, HasSubstr("3 new pairs, 1 replaced)"));  // the click counts
+  EXPECT_THAT(r.out, HasSubstr("3 new pairs, 1 updated)"));  // the click counts
   EXPECT_THAT(r.out, HasSubstr("NDCG@3"));
   Outcome list = Run(Models("list"));
   EXPECT_SUCCEEDS(list);

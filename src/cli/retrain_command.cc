@@ -7,15 +7,13 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unordered_map>
 
 #include "commands.h"
 #include "flags.h"
-#include "reco/event_log.h"
+#include "reco/lifecycle.h"
 #include "reco/model_registry.h"
 #include "reco/pipeline.h"
 #include "reco/precompute.h"
@@ -42,60 +40,6 @@ struct RetrainFlags {
   LoadFlags load;
   AlsFlags als;
 };
-
-struct EventMerge {
-  uint64_t events = 0;            // replayed
-  uint64_t added = 0;             // new (user, item) pairs
-  uint64_t replaced = 0;          // pairs whose value an event overrode
-  uint64_t skipped_no_value = 0;  // explicit models: events without a rating
-  uint64_t last_seq = 0;
-};
-
-// Folds the log's events into `data`: per (user, item) the event with the
-// highest sequence number wins over earlier events and over the base file
-// (the log is newer than any base data). Implicit models take every event
-// with strength = value, or 1 when it has none; explicit models only events
-// with a value, read as a rating (a click is not a rating of 1) — the same
-// rule the real-time engine folds events in with.
-Status MergeEvents(const std::string& dir, bool implicit, Dataset* data, EventMerge* merge) {
-  std::unordered_map<uint64_t, size_t> position;
-  position.reserve(data->interactions.size());
-  auto key = [](uint32_t u, uint32_t i) { return (uint64_t{u} << 32) | i; };
-  for (size_t p = 0; p < data->interactions.size(); ++p) {
-    position[key(data->interactions[p].user, data->interactions[p].item)] = p;
-  }
-  // A log no server has written to yet (an empty directory) holds no events.
-  bool has_segments = false;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.starts_with("events-") && name.ends_with(".log")) has_segments = true;
-  }
-  if (!ec && !has_segments) return Status::Ok();
-  return EventLog::ReplayDirectory(dir, 1, [&](uint64_t seq, const Event& e) {
-    ++merge->events;
-    merge->last_seq = seq;
-    if (!implicit && !e.value.has_value()) {
-      ++merge->skipped_no_value;
-      return Status::Ok();
-    }
-    const uint32_t u = data->users.GetOrAdd(e.user_id);
-    const uint32_t i = data->items.GetOrAdd(e.item_id);
-    // Whole seconds, rounded down also before 1970.
-    const int64_t seconds =
-        e.timestamp_ms >= 0 ? e.timestamp_ms / 1000 : -((-e.timestamp_ms + 999) / 1000);
-    const Interaction record{u, i, e.value.value_or(1.0f), seconds};
-    auto [it, inserted] = position.try_emplace(key(u, i), data->interactions.size());
-    if (inserted) {
-      data->interactions.push_back(record);
-      ++merge->added;
-    } else {
-      data->interactions[it->second] = record;
-      ++merge->replaced;
-    }
-    return Status::Ok();
-  });
-}
 
 // Holdout evaluation: a model trained on a stratified per-user split, scored
 // on the held-out part. The metrics JSON is EvalJson's plus the split.
@@ -167,15 +111,15 @@ Status RunRetrain(const RetrainFlags& f) {
 
   RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(f.data_path, load));
   const size_t base_records = data.interactions.size();
-  EventMerge merge;
+  EventMergeReport merge;
   std::string description = f.data_path;
   if (!f.events_dir.empty()) {
-    RECO_RETURN_IF_ERROR(MergeEvents(f.events_dir, als.implicit, &data, &merge)
+    RECO_RETURN_IF_ERROR(MergeLoggedEvents(f.events_dir, FoldRuleFor(!als.implicit), &data, &merge)
                              .WithContext("replaying events from " + f.events_dir));
     spdlog::info(
-        "{}: {} events through seq {}: {} new pairs, {} replaced, {} without a value "
+        "{}: {} events through seq {}: {} new pairs, {} updated, {} without a value "
         "skipped",
-        f.events_dir, merge.events, merge.last_seq, merge.added, merge.replaced,
+        f.events_dir, merge.events, merge.last_seq, merge.added, merge.updated,
         merge.skipped_no_value);
     description += fmt::format(" + events through seq {}", merge.last_seq);
   }
@@ -241,8 +185,8 @@ Status RunRetrain(const RetrainFlags& f) {
       ModelKindName(run.model.kind), run.model.factors(), als.iterations, base_records, f.data_path,
       f.events_dir.empty()
           ? ""
-          : fmt::format(" plus {} events through seq {} ({} new pairs, {} replaced{})",
-                        merge.events, merge.last_seq, merge.added, merge.replaced,
+          : fmt::format(" plus {} events through seq {} ({} new pairs, {} updated{})", merge.events,
+                        merge.last_seq, merge.added, merge.updated,
                         merge.skipped_no_value > 0
                             ? fmt::format(", {} without a rating skipped", merge.skipped_no_value)
                             : ""),
@@ -260,8 +204,10 @@ void AddRetrainCommand(CLI::App& app, int* exit_code) {
       "retrain",
       "Train a new model version on base data plus the live events of the write-ahead\n"
       "log, measure it on a stratified holdout, register it, precompute its lists into\n"
-      "the store and activate it. Per (user, item) the latest event wins over earlier\n"
-      "events and over the base file; explicit models use only events with a value.\n"
+      "the store and activate it. Events fold in as the live engine folds them:\n"
+      "explicit models take the latest rating per (user, item) over earlier events and\n"
+      "the base file (events without a value are skipped); implicit models add every\n"
+      "event's strength (1 without a value) to the base file's.\n"
       "A running server picks the new version up on SIGHUP (or activate one with\n"
       "POST /v1/admin/models/{version}/activate).");
   cmd->add_option("--data", f->data_path, "Base interactions file (formats as `reco train`)")

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "latency_histogram.h"
+#include "reco/event_folding.h"
 #include "reco/fold_in.h"
 #include "reco/realtime.h"
 #include "reco/topk.h"
@@ -66,7 +67,7 @@ struct LiveModel {
         interactions(std::move(registered.interactions)),
         fold_in(model) {}
 
-  bool explicit_ratings() const { return model.kind == ModelKind::kExplicit; }
+  FoldRule fold_rule() const { return FoldRuleFor(model.kind == ModelKind::kExplicit); }
 
   std::string version;
   uint64_t events_through_seq;
@@ -75,11 +76,11 @@ struct LiveModel {
   FoldIn fold_in;          // borrows `model`, so declared after it
 };
 
-// One item of a user's live history.
+// One item of a user's live history: the events on it since the model's
+// training, folded by the one rule retrain also uses (reco/event_folding.h).
 struct LiveRating {
   uint32_t item;
-  float value;   // explicit: the latest rating; implicit: summed strength
-  uint64_t seq;  // explicit: seq of the event that set `value`
+  FoldedEvents events;
 };
 using LiveHistory = std::vector<LiveRating>;  // sorted by item
 
@@ -99,32 +100,22 @@ Applied ApplyEvent(LiveState& state, uint64_t seq, const Event& event) {
   if (seq <= live.events_through_seq) return Applied::kAlreadyTrained;
   std::optional<uint32_t> item = live.model.items.Find(event.item_id);
   if (!item) return Applied::kUnknownItem;
-  const bool explicit_ratings = live.explicit_ratings();
-  if (explicit_ratings && !event.value) return Applied::kWithoutValue;
-  const float value = event.value.value_or(1.0f);
+  const FoldRule rule = live.fold_rule();
+  if (!EventFolds(rule, event)) return Applied::kWithoutValue;
 
   auto it = state.histories.find(event.user_id);
   if (it == state.histories.end()) it = state.histories.emplace(event.user_id, LiveHistory{}).first;
   LiveHistory& history = it->second;
   auto pos = std::lower_bound(history.begin(), history.end(), *item,
                               [](const LiveRating& r, uint32_t i) { return r.item < i; });
-  if (pos == history.end() || pos->item != *item) {
-    history.insert(pos, LiveRating{*item, value, seq});
-  } else if (explicit_ratings) {
-    // Concurrent Accepts may apply out of order; the log's order decides.
-    if (seq > pos->seq) {
-      pos->value = value;
-      pos->seq = seq;
-    }
-  } else {
-    pos->value += value;
-  }
+  if (pos == history.end() || pos->item != *item) pos = history.insert(pos, LiveRating{*item, {}});
+  // Concurrent Accepts may apply out of order; FoldEvent does not depend on it.
+  FoldEvent(rule, seq, event, &pos->events);
   return Applied::kApplied;
 }
 
-// The user's fold-in row: training row merged with the live history, sorted
-// by item. Explicit: a live rating replaces the training one; implicit:
-// strengths add up.
+// The user's fold-in row: training row merged with the live history by the
+// folding rule, sorted by item.
 void MergedRow(const LiveModel& live, std::string_view user_id, const LiveHistory& history,
                std::vector<uint32_t>* items, std::vector<float>* values) {
   items->clear();
@@ -137,6 +128,7 @@ void MergedRow(const LiveModel& live, std::string_view user_id, const LiveHistor
     train_items = {m.indices.data() + b, static_cast<size_t>(e - b)};
     train_values = {m.values.data() + b, static_cast<size_t>(e - b)};
   }
+  const FoldRule rule = live.fold_rule();
   size_t t = 0, h = 0;
   while (t < train_items.size() || h < history.size()) {
     if (h == history.size() || (t < train_items.size() && train_items[t] < history[h].item)) {
@@ -145,12 +137,11 @@ void MergedRow(const LiveModel& live, std::string_view user_id, const LiveHistor
       ++t;
     } else if (t == train_items.size() || history[h].item < train_items[t]) {
       items->push_back(history[h].item);
-      values->push_back(history[h].value);
+      values->push_back(FoldedValue(rule, std::nullopt, history[h].events));
       ++h;
     } else {
       items->push_back(history[h].item);
-      values->push_back(live.explicit_ratings() ? history[h].value
-                                                : train_values[t] + history[h].value);
+      values->push_back(FoldedValue(rule, train_values[t], history[h].events));
       ++t;
       ++h;
     }
@@ -884,6 +875,27 @@ std::string RealtimeEngine::LiveVersion() const {
 }
 
 void RealtimeEngine::WaitIdle() { impl_->WaitIdle(); }
+
+std::vector<std::pair<std::string, float>> RealtimeEngine::UserRow(std::string_view user_id) const {
+  std::shared_ptr<LiveState> live_state = impl_->CurrentState();
+  if (live_state->model == nullptr) return {};
+  const LiveModel& live = *live_state->model;
+  std::vector<uint32_t> items;
+  std::vector<float> values;
+  {
+    std::lock_guard lock(live_state->mu);
+    auto it = live_state->histories.find(user_id);
+    static const LiveHistory kNone;
+    MergedRow(live, user_id, it == live_state->histories.end() ? kNone : it->second, &items,
+              &values);
+  }
+  std::vector<std::pair<std::string, float>> row;
+  row.reserve(items.size());
+  for (size_t p = 0; p < items.size(); ++p) {
+    row.emplace_back(live.model.items.External(items[p]), values[p]);
+  }
+  return row;
+}
 
 RealtimeStats RealtimeEngine::stats() const {
   const Impl& m = *impl_;
