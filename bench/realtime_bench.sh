@@ -10,7 +10,8 @@
 #       [--serve-threads N] [--refresh-threads N] [--k 10] [--out bench/results/realtime.json]
 #       [--max-load 1.0] [--max-wait-min 0] [--keep-temp]
 #
-# Steps (MovieLens from ${RECO_DATA_DIR:-/work/shared/data/movielens}/ml-100k/u.data):
+# Steps (MovieLens from $RECO_DATA_DIR/ml-100k/u.data; RECO_DATA_DIR defaults to
+# ../shared/data/movielens beside the repository, as src/common/data_dir.cc):
 #   1. builds `reco` in Release (cmake --build DIR --target reco; DIR defaults to
 #      build/release, as scripts/bench.sh), unless --reco BIN is given;
 #   2. `reco retrain --data u.data --registry R --store lmdb://S`: trains the
@@ -44,7 +45,7 @@ die() {
 log() { echo "realtime_bench: $*" >&2; }
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-DATA_DIR="${RECO_DATA_DIR:-/work/shared/data/movielens}"
+DATA_DIR="${RECO_DATA_DIR:-$REPO/../shared/data/movielens}"
 RECO="" BUILD_DIR="$REPO/build/release" DURATION=30s WARMUP=3s CONNECTIONS=200 THREADS=2
 WRITE_FRACTION=0.1 PROBE_CONNECTIONS=1 POLL_INTERVAL=1ms SERVE_THREADS="" REFRESH_THREADS="" K=10
 OUT="$REPO/bench/results/realtime.json" MAX_LOAD=1.0 MAX_WAIT_MIN=0 KEEP_TEMP=0
@@ -99,7 +100,7 @@ LOADTEST_HELP="$("$RECO" loadtest --help 2>&1 || true)"
   die "$RECO loadtest has no --probe-connections (build from a newer tree)"
 
 # ---- processes and cleanup ---------------------------------------------------------
-TMP="$(mktemp -d /tmp/reco-realtime-bench.XXXXXX)"
+TMP="$(mktemp -d -t reco-realtime-bench.XXXXXX)"
 SERVE_PID=""
 cleanup() {
   if [ -n "$SERVE_PID" ]; then
@@ -220,9 +221,10 @@ kill -0 "$SERVE_PID" 2>/dev/null || die "reco serve died during the runs (see $T
 
 # ---- result ------------------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
-python3 - "$TMP" "$OUT" "$REPO" "$RECO" "$BENCH_ARGS" "$WRITE_FRACTION" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$TMP" "$OUT" "$REPO" "$RECO" "$BENCH_ARGS" "$WRITE_FRACTION" "$(getconf CLK_TCK)" \
+  "$DATA_DIR" <<'PY'
 import json, math, os, platform, re, subprocess, sys
-tmp, out, repo, reco, bench_args, write_fraction, clk_tck = sys.argv[1:8]
+tmp, out, repo, reco, bench_args, write_fraction, clk_tck, data_dir = sys.argv[1:9]
 clk_tck = float(clk_tck)
 
 def sh(cmd):
@@ -339,10 +341,20 @@ cores = os.cpu_count() or 1
 busy = max(load_before[0], mixed["load_average_before"][0])
 busyness = "quiet" if busy < 0.5 else "moderately busy" if busy < cores else "busy"
 
+def portable(text):
+    """Machine paths as names a reader can map to their own machine."""
+    pairs = [(tmp, "$TMP")]
+    if os.environ.get("RECO_DATA_DIR"):  # else data_dir is $REPO/../shared/...: relative below
+        pairs += [(os.path.realpath(data_dir), "$RECO_DATA_DIR"), (data_dir, "$RECO_DATA_DIR")]
+    pairs.append((repo + "/", ""))
+    for path, name in pairs:
+        text = text.replace(path, name)
+    return text
+
 commands = {}
 for line in read("commands.tsv").splitlines():
     k, _, v = line.partition("\t")
-    commands[k] = v.strip()
+    commands[k] = portable(v.strip())
 
 # The build type from the CMake cache of the binary's build tree, if any.
 build_type = None
@@ -404,11 +416,13 @@ doc = {
                 "(server, load generator and anything else share them)",
     },
     "source": {"commit": sh("git rev-parse HEAD"), "modified_tracked_files": modified},
-    "reco_binary": reco,
+    "reco_binary": portable(reco),
     "reco_build_type": build_type,
-    "bench_args": bench_args,
+    "bench_args": portable(bench_args),
     "commands": commands,
-    "note": "The API key is a fresh random one per run, written as $KEY in the commands.",
+    "note": "The API key is a fresh random one per run, written as $KEY in the commands; "
+            "$TMP is the run's temporary directory, paths without a leading / are relative "
+            "to the repository.",
 }
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)

@@ -64,7 +64,7 @@ RECO="$(cd "$(dirname "$RECO")" && pwd)/$(basename "$RECO")"
 command -v python3 >/dev/null || die "python3 is needed to write the JSON"
 
 if [[ -z "$WORK" ]]; then
-  WORK="$(mktemp -d /tmp/reco_scale_bench.XXXXXX)"
+  WORK="$(mktemp -d -t reco_scale_bench.XXXXXX)"
 fi
 mkdir -p "$WORK"
 cleanup() {
@@ -142,9 +142,19 @@ train_seconds() {
 # interrupted benchmark still leaves its measurements.
 write_json() {
 mkdir -p "$(dirname "$OUT")"
-python3 - "$RESULTS" "$OUT" <<EOF
+python3 - "$RESULTS" "$OUT" "$WORK" "$RECO" "$(cd "$(dirname "$0")/.." && pwd)" <<EOF
 import json, os, platform, subprocess, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+work, reco, repo = sys.argv[3], sys.argv[4], sys.argv[5]
+def portable(v):
+    """No machine paths in the record: \$WORK, \$RECO, or relative to the repository."""
+    if isinstance(v, str):
+        return v.replace(work, "\$WORK").replace(reco, "\$RECO").replace(repo + "/", "")
+    if isinstance(v, list):
+        return [portable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: portable(x) for k, x in v.items()}
+    return v
+rows = [portable(json.loads(l)) for l in open(sys.argv[1]) if l.strip()]
 def sh(c):
     try: return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
     except Exception: return None
@@ -158,7 +168,7 @@ out = {
   "load_average_at_start": "$LOAD_AT_START",
   "note": """$NOTE""",
   "source": sh("git -C '$(dirname "$0")/..' rev-parse --short HEAD"),
-  "reco": "$RECO",
+  "reco": portable(reco),
   "data": "reco data synth, planted rank 32, implicit counts, Zipf 1.0 items, activity 0.5",
   "training": {"kind": "implicit ALS (conjugate gradient)", "factors": $FACTORS,
                "iterations_measured": "$ITERATIONS (large: 1)",

@@ -43,7 +43,8 @@ log() { echo "serve_bench: $*" >&2; }
 
 # ---- arguments ---------------------------------------------------------------
 RECO="" LOADTEST="" MODEL="" LMDB_STORE="" OUT="" NGINX_ONLY=0 SKIP_REDIS=0 KEEP_TEMP=0
-DATA_DIR="${RECO_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/movielens}"
+# MovieLens as src/common/data_dir.cc finds it: $RECO_DATA_DIR, else beside the repository.
+DATA_DIR="${RECO_DATA_DIR:-$(cd "$(dirname "$0")/.." && pwd)/../shared/data/movielens}"
 USERS_FILE="$DATA_DIR/ml-100k/u.data"
 MAX_USERS=5000 DURATION=30s CONNECTIONS=200 THREADS=2 RATE=20000 K=10 WARMUP=3s
 SERVE_THREADS="" LOAD_TARGETS=""
@@ -104,7 +105,7 @@ fi
 [ -f "$USERS_FILE" ] || die "users file '$USERS_FILE' not found (--users FILE)"
 
 # ---- processes and cleanup ---------------------------------------------------
-TMP="$(mktemp -d /tmp/reco-serve-bench.XXXXXX)"
+TMP="$(mktemp -d -t reco-serve-bench.XXXXXX)"
 chmod 755 "$TMP"  # nginx workers run as an unprivileged user and must read www/
 PIDS=()
 cleanup() {
@@ -528,11 +529,15 @@ for t in targets:
     if w and l and w["requests_per_second"] > 0:
         generator[t] = {"loadtest_rps_over_wrk_rps": round(l["requests_per_second"] / w["requests_per_second"], 3)}
 
+def portable(text):
+    """Machine paths as names a reader can map to their own machine."""
+    return text.replace(tmp, "$TMP").replace(os.environ["REPO"] + "/", "")
+
 commands = {}
 with open(os.path.join(tmp, "commands.tsv")) as f:
     for line in f:
         name, _, cmd = line.rstrip("\n").partition("\t")
-        commands[name] = cmd.replace(tmp, "$TMP")
+        commands[name] = portable(cmd)
 
 doc = {
     "benchmark": "serve",
@@ -564,7 +569,7 @@ doc = {
                "modified_tracked_files": subprocess.run(
                    ["git", "-C", os.environ["REPO"], "status", "--porcelain", "--untracked-files=no"],
                    capture_output=True, text=True).stdout.splitlines()},
-    "command": os.environ["SERVE_BENCH_COMMAND"],
+    "command": portable(os.environ["SERVE_BENCH_COMMAND"]),
     **({"invoked_by": os.environ["BENCH_COMMAND"]} if os.environ.get("BENCH_COMMAND") else {}),
 }
 with open(out, "w") as f:

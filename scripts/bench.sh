@@ -177,7 +177,7 @@ wait_for_quiet() {
 # annotate JSON LOAD_BEFORE COMMAND: adds machine info, load averages and the
 # command to a Google Benchmark JSON output file.
 annotate() {
-  python3 - "$@" <<'PY'
+  REPO="$REPO" python3 - "$@" <<'PY'
 import json, os, platform, subprocess, sys
 path, load_before, command = sys.argv[1], sys.argv[2], sys.argv[3]
 def sh(cmd):
@@ -201,6 +201,27 @@ doc["machine"] = {
 doc["source"] = {"git_commit": sh("git rev-parse HEAD"),
                  "modified_tracked_files": sh("git status --porcelain --untracked-files=no").splitlines()}
 doc["command"] = command
+# No machine paths in the record: the repository's own paths become relative
+# to it, and MovieLens is named as src/common/data_dir.cc finds it.
+repo = os.environ["REPO"]
+replacements = []
+if os.environ.get("RECO_DATA_DIR"):
+    replacements.append((os.path.realpath(os.environ["RECO_DATA_DIR"]), "$RECO_DATA_DIR"))
+    replacements.append((os.environ["RECO_DATA_DIR"], "$RECO_DATA_DIR"))
+replacements.append((os.path.realpath(os.path.join(repo, "..", "shared", "data", "movielens")),
+                     "../shared/data/movielens"))
+replacements.append((repo + "/", ""))
+def portable(v):
+    if isinstance(v, str):
+        for old, new in replacements:
+            v = v.replace(old, new)
+        return v
+    if isinstance(v, list):
+        return [portable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: portable(x) for k, x in v.items()}
+    return v
+doc = portable(doc)
 with open(path, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")

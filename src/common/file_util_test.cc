@@ -1,0 +1,208 @@
+#include "reco/file_util.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace reco {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FileUtilTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "reco_file_util_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::owner_all, ec);
+    fs::remove_all(dir_, ec);
+  }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::set<std::string> Entries() const {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.insert(e.path().filename().string());
+    return names;
+  }
+  static std::string Slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(FileUtilTest, WriteFileAtomicallyCreatesAndReplaces) {
+  ASSERT_TRUE(WriteFileAtomically(Path("a"), "first").ok());
+  EXPECT_EQ(Slurp(Path("a")), "first");
+  ASSERT_TRUE(WriteFileAtomically(Path("a"), std::string(100000, 'x')).ok());
+  EXPECT_EQ(Slurp(Path("a")), std::string(100000, 'x'));
+  ASSERT_TRUE(WriteFileAtomically(Path("a"), "").ok());
+  EXPECT_EQ(Slurp(Path("a")), "");
+  EXPECT_EQ(Entries(), std::set<std::string>{"a"});  // no temporary left behind
+}
+
+TEST_F(FileUtilTest, TargetIsOldOrNewNeverPartial) {
+  ASSERT_TRUE(WriteFileAtomically(Path("model"), "old contents").ok());
+  AtomicFileWriter w;
+  ASSERT_TRUE(w.Open(Path("model")).ok());
+  const std::string chunk(300000, 'n');  // larger than the write buffer: reaches the disk
+  ASSERT_TRUE(w.Append(chunk).ok());
+  ASSERT_TRUE(w.Append("tail").ok());
+  // Mid-write the target still holds the old bytes; the new ones are beside it.
+  EXPECT_EQ(Slurp(Path("model")), "old contents");
+  EXPECT_TRUE(fs::exists(w.temp_path()));
+  EXPECT_EQ(fs::path(w.temp_path()).parent_path(), dir_);
+  EXPECT_TRUE(IsTemporaryFileName(fs::path(w.temp_path()).filename().string()));
+  ASSERT_TRUE(w.Commit().ok());
+  EXPECT_EQ(Slurp(Path("model")), chunk + "tail");
+  EXPECT_EQ(w.bytes_appended(), chunk.size() + 4);
+  EXPECT_EQ(Entries(), std::set<std::string>{"model"});
+}
+
+TEST_F(FileUtilTest, AbandonedWriterLeavesTargetAndRemovesTemporary) {
+  ASSERT_TRUE(WriteFileAtomically(Path("list.csv"), "kept").ok());
+  {
+    AtomicFileWriter w;
+    ASSERT_TRUE(w.Open(Path("list.csv")).ok());
+    ASSERT_TRUE(w.Append(std::string(200000, 'z')).ok());
+  }  // no Commit: as when the producer fails half way
+  EXPECT_EQ(Slurp(Path("list.csv")), "kept");
+  EXPECT_EQ(Entries(), std::set<std::string>{"list.csv"});
+}
+
+TEST_F(FileUtilTest, FailedRenameRemovesTemporaryAndKeepsTarget) {
+  // A directory where the file should go: the rename fails (also as root).
+  fs::create_directory(Path("occupied"));
+  ASSERT_TRUE(WriteFileAtomically(Path("occupied/inner"), "x").ok());
+  const Status st = WriteFileAtomically(Path("occupied"), "new");
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find("cannot rename"), std::string::npos) << st.message();
+  EXPECT_TRUE(fs::is_directory(Path("occupied")));
+  EXPECT_EQ(Entries(), std::set<std::string>{"occupied"});
+}
+
+TEST_F(FileUtilTest, MissingDirectoryIsAnErrorNamingTheFile) {
+  const Status st = WriteFileAtomically(Path("no/such/dir/f"), "x");
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find(Path("no/such/dir/f") + ".tmp."), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("No such file or directory"), std::string::npos) << st.message();
+  EXPECT_TRUE(Entries().empty());
+}
+
+TEST_F(FileUtilTest, ReadOnlyDirectoryRefusesTheWriteAndKeepsTheTarget) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  ASSERT_TRUE(WriteFileAtomically(Path("f"), "before").ok());
+  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+  const Status st = WriteFileAtomically(Path("f"), "after");
+  fs::permissions(dir_, fs::perms::owner_all);
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find("Permission denied"), std::string::npos) << st.message();
+  EXPECT_EQ(Slurp(Path("f")), "before");
+  EXPECT_EQ(Entries(), std::set<std::string>{"f"});
+}
+
+TEST_F(FileUtilTest, CommitAndKeepOpenHandsOverTheDescriptor) {
+  AtomicFileWriter w;
+  ASSERT_TRUE(w.Open(Path("segment")).ok());
+  ASSERT_TRUE(w.Append("header").ok());
+  Result<int> fd = w.CommitAndKeepOpen();
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  EXPECT_EQ(Slurp(Path("segment")), "header");
+  ASSERT_EQ(::write(*fd, "+more", 5), 5);  // appends at the end
+  ASSERT_EQ(::close(*fd), 0);
+  EXPECT_EQ(Slurp(Path("segment")), "header+more");
+  EXPECT_EQ(Entries(), std::set<std::string>{"segment"});
+}
+
+TEST_F(FileUtilTest, WriterMisuseIsAnErrorNotACrash) {
+  AtomicFileWriter w;
+  EXPECT_EQ(w.Append("x").code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(w.Commit().code(), Status::Code::kFailedPrecondition);
+  AtomicFileWriter once;
+  ASSERT_TRUE(once.Open(Path("once")).ok());
+  ASSERT_TRUE(once.Commit().ok());
+  EXPECT_FALSE(once.Commit().ok());
+  EXPECT_TRUE(fs::exists(Path("once")));
+}
+
+TEST_F(FileUtilTest, TwoWritersOfOneTargetUseTwoTemporaries) {
+  AtomicFileWriter a, b;
+  ASSERT_TRUE(a.Open(Path("t")).ok());
+  ASSERT_TRUE(b.Open(Path("t")).ok());
+  EXPECT_NE(a.temp_path(), b.temp_path());
+  ASSERT_TRUE(a.Append("from a").ok());
+  ASSERT_TRUE(b.Append("from b").ok());
+  ASSERT_TRUE(a.Commit().ok());
+  ASSERT_TRUE(b.Commit().ok());
+  EXPECT_EQ(Slurp(Path("t")), "from b");  // last commit wins, whole
+  EXPECT_EQ(Entries(), std::set<std::string>{"t"});
+}
+
+TEST_F(FileUtilTest, TemporaryFileNames) {
+  EXPECT_TRUE(IsTemporaryFileName("model.rcfm.tmp.1234.0"));
+  EXPECT_TRUE(IsTemporaryFileName("seg-00000001.tmp.7.42"));
+  EXPECT_FALSE(IsTemporaryFileName("model.rcfm"));
+  EXPECT_FALSE(IsTemporaryFileName("model.tmp"));
+  EXPECT_FALSE(IsTemporaryFileName(".tmp.1.2"));
+  EXPECT_FALSE(IsTemporaryFileName("a.tmp.12"));
+  EXPECT_FALSE(IsTemporaryFileName("a.tmp.1x.2"));
+  EXPECT_FALSE(IsTemporaryFileName("a.tmp.1."));
+}
+
+TEST_F(FileUtilTest, ReadFileToString) {
+  ASSERT_TRUE(WriteFileAtomically(Path("r"), std::string("a\0b", 3)).ok());
+  Result<std::string> got = ReadFileToString(Path("r"));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, std::string("a\0b", 3));
+  EXPECT_EQ(ReadFileToString(Path("missing")).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ReadFileToString(dir_.string()).status().code(), Status::Code::kIOError);
+  ASSERT_TRUE(WriteFileAtomically(Path("empty"), "").ok());
+  ASSERT_TRUE(ReadFileToString(Path("empty")).ok());
+  EXPECT_EQ(*ReadFileToString(Path("empty")), "");
+}
+
+TEST_F(FileUtilTest, ReadFileToStringRefusesFilesOverTheLimit) {
+  ASSERT_TRUE(WriteFileAtomically(Path("big"), std::string(1000, 'b')).ok());
+  EXPECT_TRUE(ReadFileToString(Path("big"), 1000).ok());
+  const Status st = ReadFileToString(Path("big"), 999).status();
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(st.message(), Path("big") + ": 1000 bytes, more than the limit of 999");
+}
+
+TEST_F(FileUtilTest, ReadFilePrefix) {
+  ASSERT_TRUE(WriteFileAtomically(Path("p"), "0123456789").ok());
+  EXPECT_EQ(*ReadFilePrefix(Path("p"), 4), "0123");
+  EXPECT_EQ(*ReadFilePrefix(Path("p"), 100), "0123456789");
+  EXPECT_EQ(*ReadFilePrefix(Path("p"), 0), "");
+  EXPECT_EQ(ReadFilePrefix(Path("missing"), 4).status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(FileUtilTest, WriteNewFileSyncedNeverOverwrites) {
+  ASSERT_TRUE(WriteNewFileSynced(Path("n"), "one").ok());
+  const Status st = WriteNewFileSynced(Path("n"), "two");
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find("File exists"), std::string::npos) << st.message();
+  EXPECT_EQ(Slurp(Path("n")), "one");
+}
+
+TEST_F(FileUtilTest, SyncDirectory) {
+  EXPECT_TRUE(SyncDirectory(dir_.string()).ok());
+  EXPECT_TRUE(SyncParentDirectory(Path("anything")).ok());
+  EXPECT_TRUE(SyncParentDirectory("bare_name").ok());  // the working directory
+  EXPECT_EQ(SyncDirectory(Path("missing")).code(), Status::Code::kIOError);
+  ASSERT_TRUE(WriteFileAtomically(Path("file"), "x").ok());
+  const Status st = SyncDirectory(Path("file"));  // a file is not a directory
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find("Not a directory"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace reco
