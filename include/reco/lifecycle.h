@@ -4,10 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "reco/als.h"
+#include "reco/evaluation.h"
 #include "reco/event_folding.h"
 #include "reco/interactions.h"
+#include "reco/loader.h"
+#include "reco/pipeline.h"
+#include "reco/precompute.h"
 #include "reco/status.h"
 
 namespace reco {
@@ -28,5 +34,86 @@ struct EventMergeReport {
 // are added to the ID maps. A directory without segments holds no events.
 Status MergeLoggedEvents(const std::string& dir, FoldRule rule, Dataset* data,
                          EventMergeReport* report);
+
+// Loads an interactions file, logging what was read; skipped bad lines (with
+// LoadOptions::skip_bad_lines) are listed on stderr, so dropped input never
+// vanishes into a redirected stdout.
+Result<Dataset> LoadDataset(const std::string& path, const LoadOptions& options);
+
+// The split -> train -> evaluate step shared by `reco train`, `reco pipeline`
+// and `reco retrain`: fit on `train` with a progress bar, then, when `test`
+// is given, score it (rating metrics for explicit models; ranking metrics on
+// the top-k of unseen items for all). With `validation_curve`, `test` is also
+// scored after every iteration (the report's curves).
+struct TrainEvalOptions {
+  AlsOptions model;
+  uint32_t k = 10;
+  bool validation_curve = false;
+  std::string label;  // names the progress bar
+};
+struct TrainEvalRun {
+  TrainingRun training;  // model (its metadata_json gains "eval"), curve, seconds
+  std::optional<EvalResult> eval;
+};
+Result<TrainEvalRun> TrainAndEvaluate(const Dataset& train, const Dataset* test,
+                                      const TrainEvalOptions& options);
+
+// The evaluation half of TrainAndEvaluate, for models fitted elsewhere (MPI):
+// scores `test` against `model`, fitted on `train`, and records the result
+// in the model's metadata as "eval".
+Result<EvalResult> EvaluateAndRecord(FactorModel* model, const Dataset& train, const Dataset& test,
+                                     uint32_t k, int threads);
+
+// `reco retrain`: base data + the live events of a write-ahead log -> one fit
+// -> holdout metrics -> a registry version -> its lists in the store ->
+// activation.
+//
+// The model is fitted once. With holdout > 0 a stratified per-user split
+// (seeded) holds that fraction of each user's records out, the model is fitted
+// on the rest and measured on them, and that same model is registered: the
+// metrics in meta.json describe exactly the model that serves. The held-out
+// records still belong to the version's training interactions, so they are
+// excluded from the user's lists and are part of their row in real-time
+// refreshes. With holdout = 0 the model is fitted on everything, unmeasured.
+struct RetrainOptions {
+  std::string data_path;  // base interactions file
+  LoadOptions load;
+  std::string events_dir;  // empty: no events
+  std::string registry_dir;
+  std::string store_uri;
+  std::string store_namespace = "reco";
+  std::string version;  // empty: NewVersionId()
+  double holdout = 0.1;
+  uint64_t holdout_seed = 42;
+  uint32_t k = 10;  // list length and cut-off of the ranking metrics
+  uint32_t similar_k = 10;
+  uint32_t popular_k = 100;
+  bool activate = true;
+  AlsOptions model;  // threads included
+};
+
+struct RetrainReport {
+  std::string version;
+  uint64_t base_records = 0;
+  EventMergeReport events;
+  uint64_t interactions = 0;  // after merging
+  uint32_t users = 0, items = 0;
+  std::string data_hash;
+  std::string model_kind;  // "explicit", "implicit"
+  uint32_t factors = 0, iterations = 0;
+  uint64_t fit_records = 0;        // records the model was fitted on
+  std::optional<EvalResult> eval;  // absent with holdout 0 or when no user can spare a record
+  uint64_t holdout_records = 0;
+  uint64_t user_lists = 0;
+  double precompute_seconds = 0;
+  bool activated = false;
+  std::string previously_active;  // empty: none
+  double seconds = 0;
+};
+
+// Fails before any training on an id clash (registry or store) or an
+// unreachable store; nothing is registered when training fails, and nothing
+// activated when precompute fails.
+Result<RetrainReport> Retrain(const RetrainOptions& options);
 
 }  // namespace reco

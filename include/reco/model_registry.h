@@ -31,6 +31,7 @@
 #include "reco/model.h"
 #include "reco/rec_store.h"
 #include "reco/status.h"
+#include "reco/training_data_hash.h"
 
 namespace reco {
 
@@ -40,13 +41,6 @@ namespace reco {
 // Corruption naming the file otherwise, NotFound when it does not exist.
 Status SaveInteractions(const CsrMatrix& matrix, const std::string& path);
 Result<CsrMatrix> LoadInteractions(const std::string& path);
-
-// The training-data hash recorded in meta.json: XXH3-128 (32 lowercase hex
-// digits) over the interactions sorted by (external user ID, external item
-// ID), each as u32 length + user ID, u32 length + item ID, f32 value (all
-// little-endian). It depends on neither the input order nor the dense
-// indices, so the same data loaded twice hashes the same.
-std::string TrainingDataHash(const CsrMatrix& interactions, const IdMap& users, const IdMap& items);
 
 struct RegisterOptions {
   std::string version;  // empty: NewVersionId()

@@ -43,10 +43,6 @@ Result<TrainingRun> TrainWithProgress(const Dataset& train, const AlsOptions& op
                                       const Dataset* validation, uint32_t k,
                                       const std::string& label);
 
-// Identifies training data: a hash of the multiset of (user ID, item ID,
-// value) records, independent of their order and of dense indices.
-uint64_t HashInteractions(const Dataset& data);
-
 struct PipelineOptions {
   std::string data_path;  // one interactions file, split by `split`
   LoadOptions load;

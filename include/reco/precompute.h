@@ -37,4 +37,19 @@ Result<PrecomputeResult> PrecomputeToStore(const FactorModel& model, const CsrMa
                                            RecommendationStore* store,
                                            const PrecomputeOptions& options);
 
+// The two halves of a precompute run, shared by PrecomputeToStore and the MPI
+// precompute (reco/distributed.h), which gives each process a user range.
+//
+// Users [begin, end): their top options.k unseen items, scored in blocks of
+// options.users_per_block, with a progress bar named `progress_label` when
+// options.show_progress.
+Status WriteUserLists(const FactorModel& model, const CsrMatrix& seen, uint32_t begin, uint32_t end,
+                      const PrecomputeOptions& options, int threads, const char* progress_label,
+                      VersionWriter* writer);
+// Every item's options.similar_k most similar items (none when 0) and the
+// popular list: items by the number of users who interacted, ties by lower
+// index, max(popular_k, k) long.
+Status WriteItemLists(const FactorModel& model, const CsrMatrix& seen,
+                      const PrecomputeOptions& options, int threads, VersionWriter* writer);
+
 }  // namespace reco

@@ -81,7 +81,7 @@ struct SplitCommandFlags {
 Status RunSplit(const SplitCommandFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
   RECO_ASSIGN_OR_RETURN(SplitOptions so, ToSplitOptions(f.split));
-  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(f.input, load));
+  RECO_ASSIGN_OR_RETURN(Dataset data, LoadDataset(f.input, load));
   SplitReport report;
   RECO_ASSIGN_OR_RETURN(TrainTest tt, SplitDataset(data, so, &report));
   RECO_RETURN_IF_ERROR(WriteInteractions(f.train_out, data, tt.train));

@@ -27,7 +27,7 @@ Status RunEval(const EvalFlags& f) {
   std::string train_path;
   RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix,
                         LoadSeenItems(model, f.train_path, "--train", load, &train_path));
-  RECO_ASSIGN_OR_RETURN(Dataset test, LoadWithReport(f.test_path, load));
+  RECO_ASSIGN_OR_RETURN(Dataset test, LoadDataset(f.test_path, load));
   EvalOptions eo;
   eo.k = f.k;
   eo.threads = f.threads;

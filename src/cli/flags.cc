@@ -213,7 +213,7 @@ Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& pat
     }
     seen_path = meta["train_path"].get<std::string>();
   }
-  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(seen_path, load));
+  RECO_ASSIGN_OR_RETURN(Dataset data, LoadDataset(seen_path, load));
   MappedRecords seen = MapToModel(model, data);
   if (seen.unknown_user_records + seen.unknown_item_records > 0) {
     std::fprintf(
@@ -225,24 +225,6 @@ Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& pat
   }
   if (used_path != nullptr) *used_path = seen_path;
   return CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
-}
-
-Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& options) {
-  LoadReport report;
-  RECO_ASSIGN_OR_RETURN(Dataset ds, LoadInteractions(path, options, &report));
-  spdlog::info("{}: {} records, {} users, {} items ({} format){}", path, report.records_loaded,
-               ds.users.size(), ds.items.size(), InputFormatName(report.format),
-               report.duplicates_resolved > 0
-                   ? ", " + std::to_string(report.duplicates_resolved) + " duplicates resolved"
-                   : "");
-  if (report.bad_lines_skipped > 0) {
-    // On stderr whatever the log sink: dropped input must not vanish into a
-    // redirected stdout.
-    fmt::print(stderr, "reco: warning: {}: skipped {} malformed lines\n", path,
-               report.bad_lines_skipped);
-    for (const auto& m : report.bad_line_messages) fmt::print(stderr, "  {}\n", m);
-  }
-  return ds;
 }
 
 }  // namespace reco::cli

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "reco/als.h"
+#include "reco/lifecycle.h"
 #include "reco/loader.h"
 #include "reco/model.h"
 #include "reco/split.h"
@@ -56,8 +57,5 @@ void AddThreadsFlag(CLI::App* cmd, int* threads);
 Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& path,
                                 const std::string& flag, const LoadOptions& load,
                                 std::string* used_path = nullptr);
-
-// Loads a data file, logging what was read and any skipped lines.
-Result<Dataset> LoadWithReport(const std::string& path, const LoadOptions& options);
 
 }  // namespace reco::cli

@@ -8,8 +8,9 @@
 #include "commands.h"
 #include "flags.h"
 #include "reco/distributed.h"
-#include "reco/pipeline.h"
+#include "reco/lifecycle.h"
 #include "reco/rec_store.h"
+#include "reco/training_data_hash.h"
 
 namespace reco::cli {
 namespace {
@@ -33,7 +34,7 @@ struct TrainData {
 };
 
 Result<TrainData> LoadTrainData(const TrainFlags& f, const LoadOptions& load) {
-  RECO_ASSIGN_OR_RETURN(Dataset data, LoadWithReport(f.train_path, load));
+  RECO_ASSIGN_OR_RETURN(Dataset data, LoadDataset(f.train_path, load));
   TrainData d;
   if (f.split.method != "none") {
     if (!f.test_path.empty()) {
@@ -50,40 +51,30 @@ Result<TrainData> LoadTrainData(const TrainFlags& f, const LoadOptions& load) {
   } else {
     d.train = std::move(data);
     if (!f.test_path.empty()) {
-      RECO_ASSIGN_OR_RETURN(d.test, LoadWithReport(f.test_path, load));
+      RECO_ASSIGN_OR_RETURN(d.test, LoadDataset(f.test_path, load));
       d.has_test = true;
     }
   }
   return d;
 }
 
-// Evaluates on the test data (if any), records where the model came from
-// and saves it.
-Status EvaluateAndSave(const TrainFlags& f, const AlsOptions& als, const TrainData& d,
-                       TrainingRun& run) {
-  auto meta = nlohmann::json::parse(run.model.metadata_json);
-  meta["train_path"] = std::filesystem::absolute(f.train_path).string();
-  if (d.has_test) {
-    CsrMatrix seen = CsrMatrix::FromInteractions(d.train.interactions, d.train.users.size(),
-                                                 d.train.items.size());
-    EvalOptions eo;
-    eo.k = f.k;
-    eo.threads = als.threads;
-    eo.rating_metrics = !als.implicit;
-    RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateModel(run.model, seen, d.test, eo));
-    meta["eval"] = nlohmann::json::parse(EvalJson(ev, f.k));
-    if (ev.has_rating_metrics) {
-      fmt::print("test RMSE {:.4f}  MAE {:.4f}  R2 {:.4f}\n", ev.rating.rmse, ev.rating.mae,
-                 ev.rating.r2);
-    }
-    fmt::print(
-        "test precision@{0} {1:.4f}  recall@{0} {2:.4f}  NDCG@{0} {3:.4f}  MAP@{0} {4:.4f}\n", f.k,
-        ev.ranking.precision_at_k, ev.ranking.recall_at_k, ev.ranking.ndcg_at_k,
-        ev.ranking.map_at_k);
+void PrintEval(const EvalResult& ev, uint32_t k) {
+  if (ev.has_rating_metrics) {
+    fmt::print("test RMSE {:.4f}  MAE {:.4f}  R2 {:.4f}\n", ev.rating.rmse, ev.rating.mae,
+               ev.rating.r2);
   }
-  if (f.split.method != "none") {
-    // The seen-items file `reco recommend` reads must be the training part only.
-    meta.erase("train_path");
+  fmt::print("test precision@{0} {1:.4f}  recall@{0} {2:.4f}  NDCG@{0} {3:.4f}  MAP@{0} {4:.4f}\n",
+             k, ev.ranking.precision_at_k, ev.ranking.recall_at_k, ev.ranking.ndcg_at_k,
+             ev.ranking.map_at_k);
+}
+
+// Records where the model came from and saves it.
+Status SaveTrained(const TrainFlags& f, TrainingRun& run) {
+  auto meta = nlohmann::json::parse(run.model.metadata_json);
+  // `reco recommend` reads the seen items from the training file, unless the
+  // model was trained on a split of it (then only the training part counts).
+  if (f.split.method == "none") {
+    meta["train_path"] = std::filesystem::absolute(f.train_path).string();
   }
   run.model.metadata_json = meta.dump();
   RECO_RETURN_IF_ERROR(SaveModel(run.model, f.out));
@@ -97,10 +88,15 @@ Status RunTrain(const TrainFlags& f) {
   RECO_ASSIGN_OR_RETURN(AlsOptions als, ToAlsOptions(f.als));
   als.threads = f.threads;
   RECO_ASSIGN_OR_RETURN(TrainData d, LoadTrainData(f, load));
-  RECO_ASSIGN_OR_RETURN(TrainingRun run,
-                        TrainWithProgress(d.train, als, d.has_test ? &d.test : nullptr, f.k,
-                                          als.implicit ? "implicit-als" : "explicit-als"));
-  return EvaluateAndSave(f, als, d, run);
+  TrainEvalOptions to;
+  to.model = als;
+  to.k = f.k;
+  to.validation_curve = true;
+  to.label = als.implicit ? "implicit-als" : "explicit-als";
+  RECO_ASSIGN_OR_RETURN(TrainEvalRun run,
+                        TrainAndEvaluate(d.train, d.has_test ? &d.test : nullptr, to));
+  if (run.eval) PrintEval(*run.eval, f.k);
+  return SaveTrained(f, run.training);
 }
 
 // Under mpirun: every rank loads the same file and trains its share of the
@@ -149,18 +145,24 @@ Status RunTrainDistributed(const TrainFlags& f, int* rank) {
     TrainingRun run;
     run.model = std::move(*model);
     run.seconds = train_seconds;
-    nlohmann::json meta = {
-        {"created_utc", NewVersionId()},
-        {"train_data_hash", fmt::format("xxh3:{:016x}", HashInteractions(d.train))},
-        {"train_records", d.train.interactions.size()},
-        {"params", nlohmann::json::parse(AlsOptionsJson(als))},
-        {"train_seconds", train_seconds},
-        {"distributed",
-         {{"ranks", world->size()},
-          {"threads_per_rank", als.threads},
-          {"iterations", iterations}}}};
+    nlohmann::json meta = {{"created_utc", NewVersionId()},
+                           {"train_data_hash", TrainingDataHash(d.train)},
+                           {"train_records", d.train.interactions.size()},
+                           {"params", nlohmann::json::parse(AlsOptionsJson(als))},
+                           {"train_seconds", train_seconds},
+                           {"distributed",
+                            {{"ranks", world->size()},
+                             {"threads_per_rank", als.threads},
+                             {"iterations", iterations}}}};
     run.model.metadata_json = meta.dump();
-    saved = EvaluateAndSave(f, als, d, run);
+    saved = [&]() -> Status {
+      if (d.has_test) {
+        RECO_ASSIGN_OR_RETURN(EvalResult ev,
+                              EvaluateAndRecord(&run.model, d.train, d.test, f.k, als.threads));
+        PrintEval(ev, f.k);
+      }
+      return SaveTrained(f, run);
+    }();
   }
   return world->AllOk(saved);
 }

@@ -12,9 +12,9 @@
 #include <utility>
 
 #include "model/row_solver.h"
-#include "pipeline/write_lists.h"
 #include "reco/evaluation.h"
 #include "reco/parallel.h"
+#include "reco/precompute.h"
 #include "reco/progress.h"
 #include "reco/topk.h"
 
@@ -22,7 +22,6 @@ namespace reco {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using pipeline_internal::WriteLists;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -338,64 +337,16 @@ Result<PrecomputeResult> PrecomputeToStoreDistributed(const MpiWorld& world,
   }
   RECO_RETURN_IF_ERROR(world.AllOk(st));
 
-  // This rank's users, in blocks so memory stays bounded.
+  // This rank's users; rank 0 adds the item lists and the popular list.
   auto write_share = [&]() -> Status {
-    std::vector<RecItem> scratch;
     const RowRange range = PartitionRows(seen, world.size(), world.rank());
-    const uint32_t block = std::max<uint32_t>(1, options.users_per_block);
-    std::optional<ProgressBar> bar;
-    if (options.show_progress && world.rank() == 0) {
-      bar.emplace("precompute users (rank 0)", range.end - range.begin);
-    }
-    std::vector<uint32_t> ids;
-    for (uint32_t b = range.begin; b < range.end; b += block) {
-      const uint32_t e = std::min(range.end, b + block);
-      ids.resize(e - b);
-      std::iota(ids.begin(), ids.end(), b);
-      RECO_ASSIGN_OR_RETURN(
-          RankedLists lists,
-          RecommendUnseen(model, seen, ids, options.k, world.ThreadsPerRank(options.threads)));
-      RECO_RETURN_IF_ERROR(WriteLists(
-          lists, model.items, [&](uint32_t r) { return model.users.External(ids[r]); },
-          [&](const std::string& id, const std::vector<RecItem>& l) {
-            return writer->PutUserRecs(id, l);
-          },
-          &scratch));
-      if (bar) bar->Update(e - range.begin);
-    }
-    if (bar) bar->Finish();
+    PrecomputeOptions mine = options;
+    mine.show_progress = options.show_progress && world.rank() == 0;
+    const int threads = world.ThreadsPerRank(options.threads);
+    RECO_RETURN_IF_ERROR(WriteUserLists(model, seen, range.begin, range.end, mine, threads,
+                                        "precompute users (rank 0)", writer.get()));
     if (world.rank() != 0) return Status::Ok();
-
-    if (options.similar_k > 0 && model.num_items() > 1) {
-      TopKOptions so;
-      so.k = options.similar_k;
-      so.threads = world.ThreadsPerRank(options.threads);
-      FactorView items{model.item_factors.data(), model.num_items(), model.factors()};
-      RECO_ASSIGN_OR_RETURN(RankedLists similar, SimilarItems(items, {}, so));
-      RECO_RETURN_IF_ERROR(WriteLists(
-          similar, model.items, [&](uint32_t r) { return model.items.External(r); },
-          [&](const std::string& id, const std::vector<RecItem>& l) {
-            return writer->PutSimilarItems(id, l);
-          },
-          &scratch));
-    }
-    // Popular: items by number of users who interacted, ties by lower index
-    // (the single-process rule).
-    std::vector<uint64_t> counts(model.num_items(), 0);
-    for (uint32_t c : seen.indices) ++counts[c];
-    std::vector<uint32_t> order(model.num_items());
-    std::iota(order.begin(), order.end(), 0);
-    const uint32_t popular_k =
-        std::min<uint32_t>(std::max(options.popular_k, options.k), model.num_items());
-    std::partial_sort(order.begin(), order.begin() + popular_k, order.end(),
-                      [&](uint32_t a, uint32_t b) {
-                        return counts[a] != counts[b] ? counts[a] > counts[b] : a < b;
-                      });
-    scratch.clear();
-    for (uint32_t p = 0; p < popular_k; ++p) {
-      scratch.push_back({model.items.External(order[p]), static_cast<float>(counts[order[p]])});
-    }
-    return writer->PutPopular(scratch);
+    return WriteItemLists(model, seen, options, threads, writer.get());
   };
   st = write_share();
   uint64_t part[3] = {0, 0, 0};

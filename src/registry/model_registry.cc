@@ -222,48 +222,6 @@ Result<json> ReadMeta(const std::string& version_dir, std::string_view version) 
 
 }  // namespace
 
-std::string TrainingDataHash(const CsrMatrix& m, const IdMap& users, const IdMap& items) {
-  std::vector<uint32_t> user_order(m.rows);
-  std::iota(user_order.begin(), user_order.end(), 0u);
-  std::sort(user_order.begin(), user_order.end(),
-            [&](uint32_t a, uint32_t b) { return users.External(a) < users.External(b); });
-  // Rank of each item in external-ID order, so a row sorts by integers.
-  std::vector<uint32_t> item_order(m.cols);
-  std::iota(item_order.begin(), item_order.end(), 0u);
-  std::sort(item_order.begin(), item_order.end(),
-            [&](uint32_t a, uint32_t b) { return items.External(a) < items.External(b); });
-  std::vector<uint32_t> item_rank(m.cols);
-  for (uint32_t r = 0; r < m.cols; ++r) item_rank[item_order[r]] = r;
-
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  auto put_u32 = [&](uint32_t v) {
-    uint8_t b[4];
-    registry_internal::PutU32(b, v);
-    XXH3_128bits_update(state, b, 4);
-  };
-  auto put_id = [&](const std::string& id) {
-    put_u32(static_cast<uint32_t>(id.size()));
-    XXH3_128bits_update(state, id.data(), id.size());
-  };
-  std::vector<uint64_t> row;  // positions within indices/values
-  for (uint32_t u : user_order) {
-    row.resize(m.RowLength(u));
-    std::iota(row.begin(), row.end(), m.indptr[u]);
-    std::sort(row.begin(), row.end(), [&](uint64_t a, uint64_t b) {
-      return item_rank[m.indices[a]] < item_rank[m.indices[b]];
-    });
-    for (uint64_t j : row) {
-      put_id(users.External(u));
-      put_id(items.External(m.indices[j]));
-      put_u32(std::bit_cast<uint32_t>(m.values[j]));
-    }
-  }
-  const XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
-}
-
 struct ModelRegistry::Impl {
   std::string dir;
   std::string versions_dir;
@@ -353,28 +311,27 @@ Result<std::string> ModelRegistry::Register(const FactorModel& model, const CsrM
     const std::string csr_bytes = registry_internal::EncodeInteractions(interactions);
     RECO_RETURN_IF_ERROR(WriteFileSynced(tmp + "/" + kInteractionsFile, csr_bytes));
 
-    json meta = {
-        {"format_version", kMetaFormatVersion},
-        {"version", version},
-        {"created_unix_ms", created},
-        {"created_utc", IsoUtc(created)},
-        {"kind", ModelKindName(model.kind)},
-        {"params", ParamsJson(model.params)},
-        {"shape",
-         {{"users", model.num_users()},
-          {"items", model.num_items()},
-          {"factors", model.factors()},
-          {"interactions", interactions.nnz()},
-          {"biases", model.has_biases()}}},
-        {"data",
-         {{"description", options.data_description},
-          {"hash", data_hash},
-          {"hash_algorithm", options.data_hash.empty() ? "xxh3-128 of sorted training interactions"
-                                                       : "given by the caller"}}},
-        {"events_through_seq", options.events_through_seq},
-        {"metrics", metrics},
-        {"files", {{kModelFile, json::object()}, {kInteractionsFile, json::object()}}},
-        {"reco_version", RECO_VERSION}};
+    json meta = {{"format_version", kMetaFormatVersion},
+                 {"version", version},
+                 {"created_unix_ms", created},
+                 {"created_utc", IsoUtc(created)},
+                 {"kind", ModelKindName(model.kind)},
+                 {"params", ParamsJson(model.params)},
+                 {"shape",
+                  {{"users", model.num_users()},
+                   {"items", model.num_items()},
+                   {"factors", model.factors()},
+                   {"interactions", interactions.nnz()},
+                   {"biases", model.has_biases()}}},
+                 {"data",
+                  {{"description", options.data_description},
+                   {"hash", data_hash},
+                   {"hash_algorithm", options.data_hash.empty() ? kTrainingDataHashAlgorithm
+                                                                : "given by the caller"}}},
+                 {"events_through_seq", options.events_through_seq},
+                 {"metrics", metrics},
+                 {"files", {{kModelFile, json::object()}, {kInteractionsFile, json::object()}}},
+                 {"reco_version", RECO_VERSION}};
     meta["files"][kModelFile] = FileEntry(model_bytes);
     meta["files"][kInteractionsFile] = FileEntry(csr_bytes);
     RECO_RETURN_IF_ERROR(WriteFileSynced(tmp + "/" + kMetaFile, meta.dump(2) + "\n"));

@@ -4,8 +4,6 @@
 
 #include <cmath>
 
-#include "reco/precompute.h"
-
 namespace reco {
 namespace {
 
@@ -108,48 +106,6 @@ TEST(EvaluationTest, RejectsMismatchedSeenMatrix) {
   auto lists = RecommendUnseen(m, wrong, {}, 2, 1);
   ASSERT_FALSE(lists.ok());
   EXPECT_NE(lists.status().message().find("5x3"), std::string::npos);
-}
-
-// Precompute into an in-memory store, then read back what a server would.
-TEST(PrecomputeTest, WritesUserSimilarAndPopularLists) {
-  FactorModel m = TinyModel();
-  // u1 saw a and b; u2 saw a. Popularity: a 2, b 1, c 0.
-  CsrMatrix seen = CsrMatrix::FromInteractions({{0, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 1, 0}}, 2, 3);
-  auto store = RecommendationStore::Open("memory://");
-  ASSERT_TRUE(store.ok());
-  PrecomputeOptions opts;
-  opts.k = 2;
-  opts.similar_k = 1;
-  opts.popular_k = 3;
-  opts.version = "v1";
-  opts.show_progress = false;
-  auto r = PrecomputeToStore(m, seen, store->get(), opts);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->meta.user_lists, 2u);
-  EXPECT_EQ(r->meta.item_lists, 3u);
-
-  RecList list;
-  ASSERT_TRUE((*store)->GetUserRecs("u1", &list).ok());
-  EXPECT_EQ(list.version(), "v1");
-  ASSERT_EQ(list.size(), 1u);  // only c is unseen
-  EXPECT_EQ(list[0].item_id, "c");
-  EXPECT_FLOAT_EQ(list[0].score, 1);
-  ASSERT_TRUE((*store)->GetUserRecs("u2", &list).ok());
-  ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].item_id, "c");  // -1 beats -2
-  EXPECT_EQ(list[1].item_id, "b");
-  // All item factors are positive multiples of each other: cosine 1 for every
-  // pair, so ties go to the lower index.
-  ASSERT_TRUE((*store)->GetSimilarItems("a", &list).ok());
-  ASSERT_EQ(list.size(), 1u);
-  EXPECT_EQ(list[0].item_id, "b");
-  ASSERT_TRUE((*store)->GetPopular(&list).ok());
-  ASSERT_EQ(list.size(), 3u);
-  EXPECT_EQ(list[0].item_id, "a");
-  EXPECT_FLOAT_EQ(list[0].score, 2);
-  EXPECT_EQ(list[1].item_id, "b");
-  EXPECT_EQ(list[2].item_id, "c");
-  EXPECT_EQ((*store)->GetUserRecs("nobody", &list).code(), Status::Code::kNotFound);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +12,9 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "reco/lifecycle.h"
 #include "reco/progress.h"
+#include "reco/training_data_hash.h"
 
 namespace reco {
 namespace {
@@ -56,29 +57,6 @@ std::string Fixed(double v, int digits = 4) {
 }
 
 }  // namespace
-
-uint64_t HashInteractions(const Dataset& data) {
-  // An order-independent multiset hash: each record is hashed on its own and
-  // the hashes are summed (and their squares, a second independent sum), so
-  // one pass suffices. Sorting 50M records by their ID strings took minutes.
-  uint64_t sum = 0;
-  uint64_t sum_of_squares = 0;
-  std::string record;
-  for (const Interaction& r : data.interactions) {
-    const std::string& user = data.users.External(r.user);
-    const std::string& item = data.items.External(r.item);
-    record.assign(user);
-    record.push_back('\t');
-    record.append(item);
-    record.push_back('\t');
-    record.append(reinterpret_cast<const char*>(&r.value), sizeof r.value);
-    const uint64_t h = XXH3_64bits(record.data(), record.size());
-    sum += h;
-    sum_of_squares += h * h;
-  }
-  const uint64_t parts[3] = {sum, sum_of_squares, data.interactions.size()};
-  return XXH3_64bits(parts, sizeof parts);
-}
 
 std::string AlsOptionsJson(const AlsOptions& o) {
   nlohmann::json j = {{"kind", o.implicit ? "implicit" : "explicit"},
@@ -139,7 +117,7 @@ Result<TrainingRun> TrainWithProgress(const Dataset& train, const AlsOptions& op
   bar.Finish();
   run.seconds = train_seconds;
   nlohmann::json meta = {{"created_utc", UtcNow()},
-                         {"train_data_hash", fmt::format("xxh3:{:016x}", HashInteractions(train))},
+                         {"train_data_hash", TrainingDataHash(train)},
                          {"train_records", train.interactions.size()},
                          {"params", nlohmann::json::parse(AlsOptionsJson(options))},
                          {"train_seconds", train_seconds}};
@@ -228,20 +206,19 @@ Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
   std::vector<std::pair<std::string, AlsOptions>> jobs;
   if (options.run_explicit) jobs.emplace_back("explicit-als", options.explicit_als);
   if (options.run_implicit) jobs.emplace_back("implicit-als", options.implicit_als);
-  CsrMatrix seen =
-      CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
   for (auto& [name, als] : jobs) {
     ModelRun run;
     run.name = name;
     run.params = als;
-    RECO_ASSIGN_OR_RETURN(run.training, TrainWithProgress(train, als, &test, options.k, name));
-    EvalOptions eo;
-    eo.k = options.k;
-    eo.threads = als.threads;
-    eo.rating_metrics = !als.implicit;
-    RECO_ASSIGN_OR_RETURN(run.eval, EvaluateModel(run.training.model, seen, test, eo));
+    TrainEvalOptions to;
+    to.model = als;
+    to.k = options.k;
+    to.validation_curve = true;
+    to.label = name;
+    RECO_ASSIGN_OR_RETURN(TrainEvalRun trained, TrainAndEvaluate(train, &test, to));
+    run.training = std::move(trained.training);
+    run.eval = *trained.eval;
     auto meta = nlohmann::json::parse(run.training.model.metadata_json);
-    meta["eval"] = nlohmann::json::parse(EvalJson(run.eval, options.k));
     meta["train_path"] = std::filesystem::absolute(options.out_dir + "/train.csv").string();
     run.training.model.metadata_json = meta.dump();
     run.model_path = options.out_dir + "/" + name + ".model";
