@@ -33,6 +33,11 @@ class IdMap {
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
 };
 
+// The largest magnitude an interaction value may have. Values are checked
+// against it where they enter (files, the API), so that every solver works
+// in a range where squares and sums of values cannot overflow a float.
+inline constexpr float kMaxInteractionValue = 1e6f;
+
 // One observed interaction. `value` is the rating for explicit data, or the
 // interaction strength (count, weight; 1 when the input has no value column)
 // for implicit data. `timestamp` is seconds since the epoch, 0 when unknown.

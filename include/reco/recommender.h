@@ -62,11 +62,12 @@ bool IsFactorFamily(ModelFamily family);  // the ALS ones: fold-in, MPI training
 // signal an implicit family is trained on, t(r). It is part of the model
 // (stored in its file) and applied again to every history it scores, so
 // live events are read exactly as training rows were. Explicit ALS always
-// uses the raw rating.
+// uses the raw rating. Each transform is odd (t(-r) = -t(r), t(0) = 0), so a
+// negative value keeps its sign: the implicit solver reads preference from it.
 enum class ValueTransform : uint8_t {
   kRaw = 0,     // t(r) = r             (HKV's confidence 1 + alpha r)
-  kBinary = 1,  // t(r) = 1             (presence; Rendle's iALS, EASE's X)
-  kLog = 2,     // t(r) = log(1 + r/eps) (HKV's log-scaled confidence)
+  kBinary = 1,  // t(r) = 1 for r > 0   (presence; Rendle's iALS, EASE's X)
+  kLog = 2,     // t(r) = log(1 + r/eps) for r >= 0 (HKV's log-scaled confidence)
 };
 const char* ValueTransformName(ValueTransform t);  // "raw", "binary", "log"
 Result<ValueTransform> ParseValueTransform(std::string_view name);
@@ -142,7 +143,8 @@ struct FitContext {
   int threads = 0;  // 0 = all hardware threads
   std::function<void(const FitProgress&)> progress;
   // Iterative families only (ALS): called after each iteration with the
-  // model as it stands, for validation curves. May be null.
+  // model as it stands, for validation curves. May be null. A non-OK status
+  // stops the fit, which returns it (early stopping, cancellation).
   std::function<Status(uint32_t iteration, const Recommender& current)> on_iteration;
 };
 
@@ -193,11 +195,14 @@ class Recommender {
   // Top-k items for arbitrary histories: row r of `histories` (rows x
   // num_items(), raw values, items in model index space) is one user — a
   // known user with new events merged in, a user the model never saw, or an
-  // anonymous session. Each row's own items are never returned, nor those in
-  // row r of `extra_exclude` (may be null; same rows x num_items()). The
+  // anonymous session. Column indices must be strictly increasing within a
+  // row (merge repeated items first; InvalidArgument otherwise). Each row's
+  // own items are never returned, nor those in row r of `extra_exclude` (may
+  // be null; same rows x num_items(); its values are not read). The
   // real-time path: factor models fold each row in (FoldIn), item-item models
-  // rescore it. A row that cannot be scored (a fold-in that does not solve)
-  // gives an empty result row and is counted in *failed_rows (may be null).
+  // rescore it. A row that cannot be scored (a fold-in that does not solve, a
+  // value that is not finite or beyond kMaxInteractionValue) gives an empty
+  // result row and is counted in *failed_rows (may be null).
   virtual Result<RankedLists> RecommendHistories(const CsrMatrix& histories,
                                                  const CsrMatrix* extra_exclude, uint32_t k,
                                                  int threads, uint32_t* failed_rows) const = 0;
@@ -208,8 +213,10 @@ class Recommender {
   virtual Result<RankedLists> SimilarItems(std::span<const uint32_t> items, uint32_t k,
                                            int threads) const = 0;
 
-  // Rating prediction, explicit ALS only (rating metrics, RMSE tuning);
-  // others return false / Unimplemented.
+  // Rating prediction, explicit ALS only (rating metrics, RMSE tuning):
+  // out[n] = prediction for (users[n], items[n]); InvalidArgument for
+  // mismatched lengths or out-of-range indices. Other families return false
+  // / FailedPrecondition (Status has no Unimplemented code).
   virtual bool predicts_ratings() const { return false; }
   virtual Status PredictRatings(std::span<const uint32_t> users, std::span<const uint32_t> items,
                                 std::span<float> out) const;
