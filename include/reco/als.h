@@ -30,6 +30,10 @@ struct IterationStats {
 
 using IterationCallback = std::function<void(const IterationStats&, const FactorModel&)>;
 
+// InvalidArgument naming the first option out of range (what TrainAls and
+// AlsTrainer::Create check first).
+Status ValidateAlsOptions(const AlsOptions& options);
+
 // Trains a model on `user_items` (users x items; values are ratings, or
 // interaction strengths when options.implicit). `users`/`items` must have
 // one entry per row/column and are moved into the model. The callback, if

@@ -43,6 +43,13 @@ struct AlsOptions {
   // Koren, Volinsky 2008), because there every row sees all columns.
   float regularization = 0.1f;
   float alpha = 1.0f;  // implicit confidence c = 1 + alpha * |value|
+  // Implicit only, after Rendle et al. 2022 ("Revisiting the Performance of
+  // iALS on Item Recommendation Benchmarks"): cells without an interaction
+  // weigh alpha0 (1 in HKV), and row u's regulariser is
+  // lambda (n_u + alpha0 * n_other)^nu (nu = 0: plain lambda, as HKV).
+  // The defaults are exactly HKV. Not stored in version-1 model files.
+  float nu = 0.0f;
+  float alpha0 = 1.0f;
   bool implicit = false;
   bool use_biases = false;  // explicit only: global mean + user bias + item bias
   ImplicitSolver implicit_solver = ImplicitSolver::kConjugateGradient;

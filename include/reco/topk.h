@@ -5,6 +5,8 @@
 // buffer; each scored row is then folded into that query's bounded heap of
 // the k best (item, score) pairs. There is never one dot product call per
 // (user, item). Workers take query blocks from reco::ParallelFor.
+// TopKFromScoreBlocks is the same selection for models that are not a dot
+// product (item-item families): they fill dense score blocks, it selects.
 //
 // OpenBLAS threading: these functions call openblas_set_num_threads(1),
 // which is process-wide and is left that way. We already run one GEMM per
@@ -14,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -90,5 +93,52 @@ Result<RankedLists> TopKItems(FactorView users, FactorView items,
 // set, is items x items.
 Result<RankedLists> SimilarItems(FactorView items, std::span<const uint32_t> item_ids,
                                  const TopKOptions& options);
+
+// ---- Shared selection from dense score blocks -------------------------------
+//
+// For models whose scores are not one dot product (item-item models: a
+// history times a weight matrix), the family fills dense blocks of scores and
+// this selection keeps the k best of each row, exactly as TopKItems does for
+// its GEMM blocks: same heap, same exclusion walk, same order and tie rule.
+
+// One block to fill: query rows [first_row, first_row + rows) against items
+// [first_item, first_item + items). `scores` is rows x items, row-major
+// (row stride = items), uninitialised on entry. `worker` is in [0, threads)
+// so the scorer can keep per-worker scratch of its own.
+struct ScoreBlock {
+  uint32_t first_row = 0;
+  uint32_t rows = 0;
+  uint32_t first_item = 0;
+  uint32_t items = 0;
+  float* scores = nullptr;
+  int worker = 0;
+};
+
+// Fills every entry of block.scores. Called concurrently for disjoint blocks,
+// so it must be thread-safe; a score must depend only on its (row, item), not
+// on the block that holds it, for results to be the same for any thread
+// count. A NaN score is never returned (a row of NaN gives an empty row: how
+// a scorer marks a row it cannot score).
+using BlockScorer = std::function<void(const ScoreBlock& block)>;
+
+struct BlockTopKOptions {
+  uint32_t k = 10;
+  int threads = 0;  // <= 0: all hardware threads
+  // Optional exclusions: query row r never returns the items in row
+  // exclude_rows[r] of `exclude` (row r when exclude_rows is empty).
+  const CsrMatrix* exclude = nullptr;
+  std::span<const uint32_t> exclude_rows = {};
+  // Upper bound on one worker's score block, in bytes. Blocks hold whole rows
+  // of items when a few rows fit (one scorer pass per row); wider catalogues
+  // are cut into item ranges, so scratch stays bounded for any catalogue.
+  uint64_t scratch_bytes = uint64_t{4} << 20;
+};
+
+// The k highest-scoring items of each of `num_queries` rows over `num_items`
+// items, best first, ties by the lower item index; rows shorter than k when
+// fewer items remain. The result does not depend on the thread count or on
+// scratch_bytes. InvalidArgument for a malformed exclusion matrix or ids.
+Result<RankedLists> TopKFromScoreBlocks(uint32_t num_queries, uint32_t num_items,
+                                        const BlockScorer& scorer, const BlockTopKOptions& options);
 
 }  // namespace reco

@@ -20,6 +20,8 @@ using row_solver::ComputeGram;
 
 constexpr uint32_t kMaxFactors = 4096;
 constexpr uint32_t kMaxCgSteps = 1024;
+constexpr float kMaxNu = 4.0f;
+constexpr float kMaxAlpha0 = 1e6f;
 
 Status ValidateMatrix(const CsrMatrix& m) {
   if (m.rows == 0 || m.cols == 0) {
@@ -51,7 +53,9 @@ Status ValidateMatrix(const CsrMatrix& m) {
   return Status::Ok();
 }
 
-Status ValidateOptions(const AlsOptions& o) {
+}  // namespace
+
+Status ValidateAlsOptions(const AlsOptions& o) {
   if (o.factors == 0 || o.factors > kMaxFactors) {
     return Status::InvalidArgument("factors must be in [1, " + std::to_string(kMaxFactors) +
                                    "], got " + std::to_string(o.factors));
@@ -65,6 +69,15 @@ Status ValidateOptions(const AlsOptions& o) {
   if (o.implicit) {
     if (!std::isfinite(o.alpha) || o.alpha < 0) {
       return Status::InvalidArgument("alpha must be finite and >= 0");
+    }
+    if (!std::isfinite(o.nu) || o.nu < 0 || o.nu > kMaxNu) {
+      return Status::InvalidArgument("nu must be in [0, " + std::to_string(kMaxNu) + "]");
+    }
+    if (!std::isfinite(o.alpha0) || o.alpha0 <= 0 || o.alpha0 > kMaxAlpha0) {
+      return Status::InvalidArgument("alpha0 must be in (0, " + std::to_string(kMaxAlpha0) + "]");
+    }
+    if (o.nu != 0.0f || o.alpha0 != 1.0f) {
+      return Status::InvalidArgument("nu and alpha0 other than 0 and 1 are not implemented yet");
     }
     if (o.use_biases) {
       return Status::InvalidArgument("biases are only supported for explicit ratings");
@@ -81,8 +94,6 @@ Status ValidateOptions(const AlsOptions& o) {
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 struct AlsTrainer::Impl {
   const CsrMatrix* user_items = nullptr;
@@ -125,7 +136,7 @@ AlsTrainer::~AlsTrainer() = default;
 
 Result<AlsTrainer> AlsTrainer::Create(const CsrMatrix& user_items, IdMap users, IdMap items,
                                       const AlsOptions& options) {
-  RECO_RETURN_IF_ERROR(ValidateOptions(options));
+  RECO_RETURN_IF_ERROR(ValidateAlsOptions(options));
   RECO_RETURN_IF_ERROR(ValidateMatrix(user_items));
   if (users.size() != user_items.rows || items.size() != user_items.cols) {
     return Status::InvalidArgument(

@@ -16,130 +16,20 @@
 #include <system_error>
 #include <vector>
 
+#include "model_file_internal.h"
 #include "reco/model.h"
 
 namespace reco {
+namespace model_file {
 namespace {
 
-constexpr char kMagic[4] = {'R', 'C', 'F', 'M'};  // "reco factor model"
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kHeaderBytes = 80;
-constexpr size_t kChecksumBytes = 8;
 constexpr uint8_t kFlagBiases = 1u << 0;
 // Far above any useful rank; bounds what a corrupted header can claim.
 constexpr uint32_t kMaxFactors = 65536;
 
 std::string ErrnoText() { return std::strerror(errno); }
-
-// ---- little-endian encoding, independent of the host's byte order ----
-
-void PutU32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutU64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t GetU32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= uint32_t{p[i]} << (8 * i);
-  return v;
-}
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
-  return v;
-}
-
-// Writes through stdio while hashing every byte, so the checksum costs no
-// second pass and no in-memory copy of the model.
-class HashingWriter {
- public:
-  explicit HashingWriter(std::FILE* file) : file_(file), state_(XXH64_createState()) {
-    if (state_ == nullptr || XXH64_reset(state_.get(), 0) != XXH_OK) ok_ = false;
-  }
-  bool ok() const { return ok_; }
-  uint64_t digest() const { return XXH64_digest(state_.get()); }
-
-  void Bytes(const void* data, size_t n) {
-    if (!ok_ || n == 0) return;
-    XXH64_update(state_.get(), data, n);
-    if (std::fwrite(data, 1, n, file_) != n) ok_ = false;
-  }
-  void U8(uint8_t v) { Bytes(&v, 1); }
-  void U32(uint32_t v) {
-    uint8_t b[4];
-    PutU32(b, v);
-    Bytes(b, 4);
-  }
-  void U64(uint64_t v) {
-    uint8_t b[8];
-    PutU64(b, v);
-    Bytes(b, 8);
-  }
-  void F32(float v) { U32(std::bit_cast<uint32_t>(v)); }
-  void Floats(const float* data, size_t n) {
-    if constexpr (std::endian::native == std::endian::little) {
-      Bytes(data, n * sizeof(float));
-    } else {
-      for (size_t i = 0; i < n; ++i) F32(data[i]);
-    }
-  }
-
- private:
-  struct StateDeleter {
-    void operator()(XXH64_state_t* s) const { XXH64_freeState(s); }
-  };
-  std::FILE* file_;
-  std::unique_ptr<XXH64_state_t, StateDeleter> state_;
-  bool ok_ = true;
-};
-
-uint64_t IdSectionBytes(const IdMap& ids) {
-  uint64_t bytes = 0;
-  for (const std::string& s : ids.externals()) bytes += 4 + s.size();
-  return bytes;
-}
-
-void WriteIds(HashingWriter& w, const IdMap& ids) {
-  for (const std::string& s : ids.externals()) {
-    w.U32(static_cast<uint32_t>(s.size()));
-    w.Bytes(s.data(), s.size());
-  }
-}
-
-// Bounds-checked cursor over the loaded bytes. LoadModel validates the total
-// size against the header before parsing, so these checks only fire on a
-// bug, but they keep every read provably in range.
-class Cursor {
- public:
-  Cursor(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  size_t remaining() const { return size_ - pos_; }
-  size_t position() const { return pos_; }
-  bool Skip(size_t n) {
-    if (n > remaining()) return false;
-    pos_ += n;
-    return true;
-  }
-  const uint8_t* Take(size_t n) {
-    if (n > remaining()) return nullptr;
-    const uint8_t* p = data_ + pos_;
-    pos_ += n;
-    return p;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-void ReadFloats(const uint8_t* src, size_t n, float* dst) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(dst, src, n * sizeof(float));
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = std::bit_cast<float>(GetU32(src + 4 * i));
-  }
-}
 
 struct Header {
   uint32_t version;
@@ -198,6 +88,30 @@ bool ExpectedFileSize(const Header& h, uint64_t* total) {
   return true;
 }
 
+}  // namespace
+
+uint64_t IdSectionBytes(const IdMap& ids) {
+  uint64_t bytes = 0;
+  for (const std::string& s : ids.externals()) bytes += 4 + s.size();
+  return bytes;
+}
+
+void WriteIds(HashingWriter& w, const IdMap& ids) {
+  for (const std::string& s : ids.externals()) {
+    w.U32(static_cast<uint32_t>(s.size()));
+    w.Bytes(s.data(), s.size());
+  }
+}
+
+Status CheckIdLengths(const IdMap& ids, const std::string& path) {
+  for (const std::string& s : ids.externals()) {
+    if (s.size() > UINT32_MAX) {
+      return Status::InvalidArgument("cannot save model to " + path + ": ID longer than 4 GiB");
+    }
+  }
+  return Status::Ok();
+}
+
 // Parses `count` length-prefixed IDs filling exactly `bytes` bytes.
 Status ReadIds(Cursor& cursor, uint32_t count, uint64_t bytes, const char* what, IdMap* ids) {
   const uint8_t* section = cursor.Take(bytes);
@@ -237,7 +151,21 @@ Status ReadIds(Cursor& cursor, uint32_t count, uint64_t bytes, const char* what,
   return Status::Ok();
 }
 
-Status ParseModel(const std::vector<uint8_t>& bytes, FactorModel* model) {
+Status CheckChecksum(const std::vector<uint8_t>& bytes) {
+  const size_t size = bytes.size();
+  const uint64_t stored = GetU64(bytes.data() + size - kChecksumBytes);
+  const uint64_t computed = XXH64(bytes.data(), size - kChecksumBytes, 0);
+  if (stored != computed) {
+    char text[96];
+    std::snprintf(text, sizeof(text), "checksum mismatch (stored %016llx, computed %016llx)",
+                  static_cast<unsigned long long>(stored),
+                  static_cast<unsigned long long>(computed));
+    return Status::Corruption(text);
+  }
+  return Status::Ok();
+}
+
+Status ParseModelV1(const std::vector<uint8_t>& bytes, FactorModel* model) {
   const size_t size = bytes.size();
   const uint8_t* data = bytes.data();
   if (size < sizeof(kMagic)) {
@@ -287,15 +215,7 @@ Status ParseModel(const std::vector<uint8_t>& bytes, FactorModel* model) {
                               " bytes but its header describes " + std::to_string(expected) +
                               " (trailing data or corrupted header)");
   }
-  const uint64_t stored = GetU64(data + size - kChecksumBytes);
-  const uint64_t computed = XXH64(data, size - kChecksumBytes, 0);
-  if (stored != computed) {
-    char text[96];
-    std::snprintf(text, sizeof(text), "checksum mismatch (stored %016llx, computed %016llx)",
-                  static_cast<unsigned long long>(stored),
-                  static_cast<unsigned long long>(computed));
-    return Status::Corruption(text);
-  }
+  RECO_RETURN_IF_ERROR(CheckChecksum(bytes));
 
   FactorModel& m = *model;
   m.kind = static_cast<ModelKind>(h.kind);
@@ -348,6 +268,8 @@ Status ParseModel(const std::vector<uint8_t>& bytes, FactorModel* model) {
   return Status::Ok();
 }
 
+namespace {
+
 void SyncDirectory(const std::string& path) {
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
@@ -359,21 +281,8 @@ void SyncDirectory(const std::string& path) {
 
 }  // namespace
 
-Status SaveModel(const FactorModel& model, const std::string& path) {
-  Status valid = model.Validate();
-  if (!valid.ok()) return valid.WithContext("cannot save model to " + path);
-  if (model.factors() > kMaxFactors) {
-    return Status::InvalidArgument("cannot save model to " + path + ": more than " +
-                                   std::to_string(kMaxFactors) + " factors");
-  }
-  for (const IdMap* ids : {&model.users, &model.items}) {
-    for (const std::string& s : ids->externals()) {
-      if (s.size() > UINT32_MAX) {
-        return Status::InvalidArgument("cannot save model to " + path + ": ID longer than 4 GiB");
-      }
-    }
-  }
-
+Status WriteFileAtomically(const std::string& path,
+                           const std::function<bool(HashingWriter&)>& body) {
   static std::atomic<uint64_t> counter{0};
   const std::string tmp =
       path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
@@ -381,6 +290,66 @@ Status SaveModel(const FactorModel& model, const std::string& path) {
   if (file == nullptr) {
     return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
   }
+  HashingWriter w(file);
+  bool ok = body(w) && w.ok();
+  uint8_t checksum[kChecksumBytes];
+  PutU64(checksum, w.digest());
+  ok = ok && std::fwrite(checksum, 1, sizeof(checksum), file) == sizeof(checksum);
+  ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+  const std::string write_error = ok ? "" : ErrnoText();
+  if (std::fclose(file) != 0 && ok) {
+    ok = false;
+  }
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return Status::IOError("cannot write " + tmp + ": " +
+                           (write_error.empty() ? ErrnoText() : write_error));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = ErrnoText();
+    std::remove(tmp.c_str());
+    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + err);
+  }
+  SyncDirectory(path);
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    if (errno == ENOENT) return Status::NotFound("model file " + path + " does not exist");
+    return Status::IOError("cannot open " + path + ": " + ErrnoText());
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::IOError("cannot stat " + path + ": " + ec.message());
+  // Sized by the file itself, never by a field inside it.
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (size > 0 && std::fread(bytes.data(), 1, bytes.size(), file) != bytes.size()) {
+    return Status::IOError("cannot read " + path + ": " +
+                           (std::ferror(file) ? ErrnoText() : "file shrank while reading"));
+  }
+  return bytes;
+}
+
+}  // namespace model_file
+
+Status SaveModel(const FactorModel& model, const std::string& path) {
+  using namespace model_file;  // NOLINT(google-build-using-namespace): the format's own helpers
+  Status valid = model.Validate();
+  if (!valid.ok()) return valid.WithContext("cannot save model to " + path);
+  if (model.factors() > kMaxFactors) {
+    return Status::InvalidArgument("cannot save model to " + path + ": more than " +
+                                   std::to_string(kMaxFactors) + " factors");
+  }
+  if (model.params.nu != 0.0f || model.params.alpha0 != 1.0f) {
+    return Status::InvalidArgument("cannot save model to " + path +
+                                   ": format version 1 has no nu / alpha0 (SaveRecommender "
+                                   "writes version 2)");
+  }
+  RECO_RETURN_IF_ERROR(CheckIdLengths(model.users, path));
+  RECO_RETURN_IF_ERROR(CheckIdLengths(model.items, path));
 
   const bool biases = model.has_biases();
   uint8_t header[kHeaderBytes] = {};
@@ -404,57 +373,25 @@ Status SaveModel(const FactorModel& model, const std::string& path) {
   PutU64(header + 64, IdSectionBytes(model.items));
   PutU64(header + 72, model.metadata_json.size());
 
-  HashingWriter w(file);
-  w.Bytes(header, sizeof(header));
-  WriteIds(w, model.users);
-  WriteIds(w, model.items);
-  w.Floats(model.user_factors.data(), static_cast<size_t>(model.user_factors.size()));
-  w.Floats(model.item_factors.data(), static_cast<size_t>(model.item_factors.size()));
-  if (biases) {
-    w.Floats(model.user_bias.data(), static_cast<size_t>(model.user_bias.size()));
-    w.Floats(model.item_bias.data(), static_cast<size_t>(model.item_bias.size()));
-  }
-  w.Bytes(model.metadata_json.data(), model.metadata_json.size());
-  uint8_t checksum[kChecksumBytes];
-  PutU64(checksum, w.digest());
-  bool ok = w.ok() && std::fwrite(checksum, 1, sizeof(checksum), file) == sizeof(checksum);
-  ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  const std::string write_error = ok ? "" : ErrnoText();
-  if (std::fclose(file) != 0 && ok) {
-    ok = false;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot write " + tmp + ": " +
-                           (write_error.empty() ? ErrnoText() : write_error));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = ErrnoText();
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + err);
-  }
-  SyncDirectory(path);
-  return Status::Ok();
+  return WriteFileAtomically(path, [&](HashingWriter& w) {
+    w.Bytes(header, sizeof(header));
+    WriteIds(w, model.users);
+    WriteIds(w, model.items);
+    w.Floats(model.user_factors.data(), static_cast<size_t>(model.user_factors.size()));
+    w.Floats(model.item_factors.data(), static_cast<size_t>(model.item_factors.size()));
+    if (biases) {
+      w.Floats(model.user_bias.data(), static_cast<size_t>(model.user_bias.size()));
+      w.Floats(model.item_bias.data(), static_cast<size_t>(model.item_bias.size()));
+    }
+    w.Bytes(model.metadata_json.data(), model.metadata_json.size());
+    return true;
+  });
 }
 
 Result<FactorModel> LoadModel(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    if (errno == ENOENT) return Status::NotFound("model file " + path + " does not exist");
-    return Status::IOError("cannot open " + path + ": " + ErrnoText());
-  }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::IOError("cannot stat " + path + ": " + ec.message());
-  // Sized by the file itself, never by a field inside it.
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && std::fread(bytes.data(), 1, bytes.size(), file) != bytes.size()) {
-    return Status::IOError("cannot read " + path + ": " +
-                           (std::ferror(file) ? ErrnoText() : "file shrank while reading"));
-  }
+  RECO_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, model_file::ReadWholeFile(path));
   FactorModel model;
-  Status st = ParseModel(bytes, &model);
+  Status st = model_file::ParseModelV1(bytes, &model);
   if (!st.ok()) return Status::Corruption(path + ": " + st.message());
   return model;
 }

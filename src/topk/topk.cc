@@ -121,6 +121,82 @@ struct Scratch {
   std::vector<BoundedHeap> heap_of;
 };
 
+constexpr uint32_t kNoItem = UINT32_MAX;
+
+// Offers one scored row (items [i0, i0 + ni), scores row[0 .. ni)) to `heap`,
+// skipping the items of row `exclude_row` of `exclude` (may be null) and
+// `self` (kNoItem for none): the sorted skip points inside the range are
+// walked and the runs between them offered, so items reach the heap in
+// increasing index order, as BoundedHeap requires.
+void OfferRow(const float* row, uint32_t i0, uint32_t ni, const CsrMatrix* exclude,
+              uint32_t exclude_row, uint32_t self, BoundedHeap* heap) {
+  const uint32_t* ex = nullptr;
+  const uint32_t* ex_end = nullptr;
+  if (exclude) {
+    const uint32_t* rb = exclude->indices.data() + exclude->indptr[exclude_row];
+    const uint32_t* re = exclude->indices.data() + exclude->indptr[exclude_row + 1];
+    ex = std::lower_bound(rb, re, i0);
+    ex_end = std::lower_bound(ex, re, i0 + ni);
+  }
+  bool self_pending = self != kNoItem && self >= i0 && self < i0 + ni;
+  uint32_t from = i0;
+  for (;;) {
+    uint32_t skip = i0 + ni;
+    if (ex != ex_end) skip = *ex;
+    if (self_pending && self <= skip) skip = self;
+    heap->Offer(row + (from - i0), from, skip);
+    if (skip == i0 + ni) break;
+    if (ex != ex_end && *ex == skip) ++ex;
+    if (self_pending && self == skip) self_pending = false;
+    from = skip + 1;
+  }
+}
+
+// Results of every query at a fixed stride of k, filled by the workers in any
+// order, then compacted into RankedLists.
+class FixedRows {
+ public:
+  FixedRows(uint32_t rows, uint32_t k)
+      : k_(k), items_(uint64_t{rows} * k), scores_(uint64_t{rows} * k), counts_(rows, 0) {}
+
+  // Sorts `heap` (whose storage is `best`) and stores it as row `row`.
+  void Finish(uint64_t row, BoundedHeap* heap, const Candidate* best) {
+    const uint64_t out = row * k_;
+    const uint32_t n = k_ > 0 ? heap->Finish() : 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      items_[out + i] = best[i].item;
+      scores_[out + i] = best[i].score;
+    }
+    counts_[row] = n;
+  }
+
+  // Compacts the fixed-stride rows into CSR; rows only move left, so in place.
+  RankedLists ToLists() && {
+    const uint64_t n_rows = counts_.size();
+    RankedLists lists;
+    lists.indptr.resize(n_rows + 1);
+    uint64_t filled = 0;
+    for (uint64_t r = 0; r < n_rows; ++r) {
+      const uint64_t src = r * k_;
+      std::memmove(items_.data() + filled, items_.data() + src, sizeof(uint32_t) * counts_[r]);
+      std::memmove(scores_.data() + filled, scores_.data() + src, sizeof(float) * counts_[r]);
+      filled += counts_[r];
+      lists.indptr[r + 1] = filled;
+    }
+    items_.resize(filled);
+    scores_.resize(filled);
+    lists.items = std::move(items_);
+    lists.scores = std::move(scores_);
+    return lists;
+  }
+
+ private:
+  uint64_t k_;
+  std::vector<uint32_t> items_;
+  std::vector<float> scores_;
+  std::vector<uint32_t> counts_;
+};
+
 Status CheckView(const FactorView& view, const char* what) {
   if (view.data == nullptr && uint64_t{view.rows} * view.dim > 0) {
     return Status::InvalidArgument(std::string(what) + " factors: null data for " +
@@ -184,9 +260,7 @@ RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
   // must not fan out as well.
   openblas_set_num_threads(1);
 
-  std::vector<uint32_t> out_items(uint64_t{n_queries} * k);
-  std::vector<float> out_scores(uint64_t{n_queries} * k);
-  std::vector<uint32_t> counts(n_queries, 0);
+  FixedRows out(n_queries, k);
   std::vector<Scratch> scratch(static_cast<size_t>(threads));
 
   // Scores queries [begin, end), at most query_block of them, on `worker`.
@@ -224,38 +298,11 @@ RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
           const float* bias = job.bias + i0;
           for (uint32_t j = 0; j < ni; ++j) row[j] += bias[j];
         }
-        // Walk the sorted skip points inside [i0, i0+ni) and offer the runs between them.
-        const uint32_t* ex = nullptr;
-        const uint32_t* ex_end = nullptr;
-        if (job.exclude) {
-          const uint32_t* rb = job.exclude->indices.data() + job.exclude->indptr[q];
-          const uint32_t* re = job.exclude->indices.data() + job.exclude->indptr[q + 1];
-          ex = std::lower_bound(rb, re, i0);
-          ex_end = std::lower_bound(ex, re, i0 + ni);
-        }
-        bool self_pending = job.exclude_self && q >= i0 && q < i0 + ni;
-        uint32_t from = i0;
-        for (;;) {
-          uint32_t skip = i0 + ni;
-          if (ex != ex_end) skip = *ex;
-          if (self_pending && q <= skip) skip = q;
-          s.heap_of[r].Offer(row + (from - i0), from, skip);
-          if (skip == i0 + ni) break;
-          if (ex != ex_end && *ex == skip) ++ex;
-          if (self_pending && q == skip) self_pending = false;
-          from = skip + 1;
-        }
+        OfferRow(row, i0, ni, job.exclude, q, job.exclude_self ? q : kNoItem, &s.heap_of[r]);
       }
     }
     for (uint32_t r = 0; r < nq; ++r) {
-      const uint64_t out = (begin + r) * k;
-      const uint32_t n = k > 0 ? s.heap_of[r].Finish() : 0;
-      const Candidate* best = s.heaps.data() + uint64_t{r} * k;
-      for (uint32_t i = 0; i < n; ++i) {
-        out_items[out + i] = best[i].item;
-        out_scores[out + i] = best[i].score;
-      }
-      counts[begin + r] = n;
+      out.Finish(begin + r, &s.heap_of[r], s.heaps.data() + uint64_t{r} * k);
     }
   };
   // ParallelFor hands out chunks of query_block, except that with one thread
@@ -266,22 +313,7 @@ RankedLists RunTopK(const TopKJob& job, const TopKOptions& options) {
     }
   });
 
-  // Compact the fixed-stride rows into CSR; rows only move left, so in place.
-  RankedLists lists;
-  lists.indptr.resize(uint64_t{n_queries} + 1);
-  uint64_t filled = 0;
-  for (uint32_t r = 0; r < n_queries; ++r) {
-    const uint64_t src = uint64_t{r} * k;
-    std::memmove(out_items.data() + filled, out_items.data() + src, sizeof(uint32_t) * counts[r]);
-    std::memmove(out_scores.data() + filled, out_scores.data() + src, sizeof(float) * counts[r]);
-    filled += counts[r];
-    lists.indptr[r + 1] = filled;
-  }
-  out_items.resize(filled);
-  out_scores.resize(filled);
-  lists.items = std::move(out_items);
-  lists.scores = std::move(out_scores);
-  return lists;
+  return std::move(out).ToLists();
 }
 
 Status CheckIds(std::span<const uint32_t> ids, uint32_t rows, const char* what) {
@@ -355,6 +387,82 @@ Result<RankedLists> SimilarItems(FactorView items, std::span<const uint32_t> ite
   job.exclude = options.exclude;
   job.exclude_self = true;
   return RunTopK(job, options);
+}
+
+Result<RankedLists> TopKFromScoreBlocks(uint32_t num_queries, uint32_t num_items,
+                                        const BlockScorer& scorer,
+                                        const BlockTopKOptions& options) {
+  if (!scorer) return Status::InvalidArgument("score-block selection: no scorer");
+  const CsrMatrix* exclude = options.exclude;
+  if (exclude != nullptr) {
+    if (options.exclude_rows.empty()) {
+      if (exclude->rows != num_queries) {
+        return Status::InvalidArgument("exclusion matrix has " + std::to_string(exclude->rows) +
+                                       " rows for " + std::to_string(num_queries) + " queries");
+      }
+    } else if (options.exclude_rows.size() != num_queries) {
+      return Status::InvalidArgument(
+          "exclusion rows: " + std::to_string(options.exclude_rows.size()) + " entries for " +
+          std::to_string(num_queries) + " queries");
+    }
+    RECO_RETURN_IF_ERROR(CheckIds(options.exclude_rows, exclude->rows, "exclusion row"));
+    RECO_RETURN_IF_ERROR(
+        CheckExclude(*exclude, exclude->rows, num_items, options.exclude_rows, num_queries));
+  } else if (!options.exclude_rows.empty()) {
+    return Status::InvalidArgument("exclusion rows given without an exclusion matrix");
+  }
+
+  const uint32_t k = std::min(options.k, num_items);
+  const int threads = ResolveThreads(options.threads);
+  // Whole rows when at least kMinRows of them fit the budget, else item
+  // ranges of the budget's width over kMinRows rows. The block shape only
+  // changes which scorer call computes a score, never the score or the
+  // order items are offered in, so it cannot change the result.
+  constexpr uint64_t kMinRows = 8;
+  constexpr uint64_t kMaxRows = 256;
+  const uint64_t budget = std::max<uint64_t>(options.scratch_bytes / sizeof(float), kMinRows);
+  const uint32_t item_block =
+      static_cast<uint32_t>(std::clamp<uint64_t>(budget / kMinRows, 1, std::max(num_items, 1u)));
+  const uint32_t row_block =
+      static_cast<uint32_t>(std::clamp<uint64_t>(budget / item_block, 1, kMaxRows));
+
+  FixedRows out(num_queries, k);
+  std::vector<Scratch> scratch(static_cast<size_t>(threads));
+  auto select_block = [&](uint64_t begin, uint64_t end, int worker) {
+    Scratch& s = scratch[static_cast<size_t>(worker)];
+    const uint32_t nq = static_cast<uint32_t>(end - begin);
+    if (s.heap_of.empty()) {
+      s.scores.resize(uint64_t{row_block} * item_block);
+      s.heaps.resize(uint64_t{row_block} * k);
+      s.heap_of.resize(row_block);
+    }
+    for (uint32_t r = 0; r < nq; ++r) s.heap_of[r].Reset(s.heaps.data() + uint64_t{r} * k, k);
+    for (uint32_t i0 = 0; i0 < num_items && k > 0; i0 += item_block) {
+      ScoreBlock block;
+      block.first_row = static_cast<uint32_t>(begin);
+      block.rows = nq;
+      block.first_item = i0;
+      block.items = std::min(item_block, num_items - i0);
+      block.scores = s.scores.data();
+      block.worker = worker;
+      scorer(block);
+      for (uint32_t r = 0; r < nq; ++r) {
+        const uint32_t q = static_cast<uint32_t>(begin + r);
+        const uint32_t ex_row = options.exclude_rows.empty() ? q : options.exclude_rows[q];
+        OfferRow(s.scores.data() + uint64_t{r} * block.items, i0, block.items, exclude, ex_row,
+                 kNoItem, &s.heap_of[r]);
+      }
+    }
+    for (uint32_t r = 0; r < nq; ++r) {
+      out.Finish(begin + r, &s.heap_of[r], s.heaps.data() + uint64_t{r} * k);
+    }
+  };
+  ParallelFor(num_queries, threads, row_block, [&](uint64_t begin, uint64_t end, int worker) {
+    for (uint64_t b = begin; b < end; b += row_block) {
+      select_block(b, std::min<uint64_t>(end, b + row_block), worker);
+    }
+  });
+  return std::move(out).ToLists();
 }
 
 }  // namespace reco

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -311,6 +312,172 @@ TEST(RankedListsTest, AppendAndRead) {
   EXPECT_EQ(lists.Items(0)[1], 1u);
   EXPECT_EQ(lists.RowLength(1), 0u);
   EXPECT_TRUE(lists.Scores(2).empty());
+}
+
+// ---- TopKFromScoreBlocks ----------------------------------------------------
+
+// A scorer that copies from a dense rows x items matrix, recording the widest
+// block it was asked for (to check the scratch bound).
+struct DenseScorer {
+  const std::vector<float>* matrix;
+  uint32_t num_items;
+  std::atomic<uint64_t>* widest = nullptr;
+
+  void operator()(const ScoreBlock& b) const {
+    if (widest != nullptr) {
+      uint64_t size = uint64_t{b.rows} * b.items, seen = widest->load();
+      while (size > seen && !widest->compare_exchange_weak(seen, size)) {
+      }
+    }
+    for (uint32_t r = 0; r < b.rows; ++r) {
+      for (uint32_t j = 0; j < b.items; ++j) {
+        b.scores[uint64_t{r} * b.items + j] =
+            (*matrix)[uint64_t{b.first_row + r} * num_items + b.first_item + j];
+      }
+    }
+  }
+};
+
+// Full sort of each row with the exclusion applied: the reference.
+RankedLists NaiveSelect(const std::vector<float>& m, uint32_t rows, uint32_t cols, uint32_t k,
+                        const CsrMatrix* exclude, const std::vector<uint32_t>& exclude_rows) {
+  RankedLists lists;
+  for (uint32_t r = 0; r < rows; ++r) {
+    std::vector<std::pair<float, uint32_t>> scored;
+    for (uint32_t i = 0; i < cols; ++i) {
+      if (exclude) {
+        const uint32_t er = exclude_rows.empty() ? r : exclude_rows[r];
+        auto row = exclude->indices.begin();
+        if (std::binary_search(row + exclude->indptr[er], row + exclude->indptr[er + 1], i)) {
+          continue;
+        }
+      }
+      if (std::isnan(m[uint64_t{r} * cols + i])) continue;
+      scored.push_back({m[uint64_t{r} * cols + i], i});
+    }
+    std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    scored.resize(std::min<size_t>(scored.size(), k));
+    std::vector<uint32_t> row_items;
+    std::vector<float> row_scores;
+    for (auto [score, i] : scored) {
+      row_items.push_back(i);
+      row_scores.push_back(score);
+    }
+    lists.AppendRow(row_items, row_scores);
+  }
+  return lists;
+}
+
+TEST(TopKFromScoreBlocksTest, KnownAnswerWithExclusionAndTies) {
+  // 3 rows x 5 items. Row 0 has a tie (items 1 and 3 at 4) broken by the
+  // lower index; row 1 excludes its best item; row 2 is all ties.
+  const std::vector<float> m = {
+      1, 4, 2, 4, 0,  //
+      9, 1, 8, 7, 3,  //
+      5, 5, 5, 5, 5,  //
+  };
+  const CsrMatrix exclude = CsrMatrix::FromInteractions({{1, 0, 1, 0}, {2, 1, 1, 0}}, 3, 5);
+  BlockTopKOptions o;
+  o.k = 3;
+  o.threads = 1;
+  o.exclude = &exclude;
+  auto got = TopKFromScoreBlocks(3, 5, DenseScorer{&m, 5}, o);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->rows(), 3u);
+  EXPECT_EQ(std::vector<uint32_t>(got->Items(0).begin(), got->Items(0).end()),
+            (std::vector<uint32_t>{1, 3, 2}));
+  EXPECT_EQ(std::vector<float>(got->Scores(0).begin(), got->Scores(0).end()),
+            (std::vector<float>{4, 4, 2}));
+  EXPECT_EQ(std::vector<uint32_t>(got->Items(1).begin(), got->Items(1).end()),
+            (std::vector<uint32_t>{2, 3, 4}));
+  EXPECT_EQ(std::vector<uint32_t>(got->Items(2).begin(), got->Items(2).end()),
+            (std::vector<uint32_t>{0, 2, 3}));
+}
+
+TEST(TopKFromScoreBlocksTest, KBeyondRemainingItemsAndNanRows) {
+  const std::vector<float> m = {
+      3,   1,   2,    //
+      NAN, NAN, NAN,  // a row the scorer could not score
+      NAN, 2,   -1,   //
+  };
+  const CsrMatrix exclude = CsrMatrix::FromInteractions({{0, 2, 1, 0}}, 3, 3);
+  BlockTopKOptions o;
+  o.k = 10;
+  o.exclude = &exclude;
+  auto got = TopKFromScoreBlocks(3, 3, DenseScorer{&m, 3}, o);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->indptr, (std::vector<uint64_t>{0, 2, 2, 4}));
+  EXPECT_EQ(got->items, (std::vector<uint32_t>{0, 1, 1, 2}));
+  EXPECT_EQ(got->scores, (std::vector<float>{3, 1, 2, -1}));
+}
+
+TEST(TopKFromScoreBlocksTest, ExclusionRowsMapQueriesToMatrixRows) {
+  // Queries 0 and 1 read exclusion rows 2 and 0.
+  const std::vector<float> m = {4, 3, 2, 1, 4, 3, 2, 1};
+  const CsrMatrix exclude = CsrMatrix::FromInteractions({{0, 1, 1, 0}, {2, 0, 1, 0}}, 3, 4);
+  const std::vector<uint32_t> rows = {2, 0};
+  BlockTopKOptions o;
+  o.k = 2;
+  o.exclude = &exclude;
+  o.exclude_rows = rows;
+  auto got = TopKFromScoreBlocks(2, 4, DenseScorer{&m, 4}, o);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->items, (std::vector<uint32_t>{1, 2, 0, 2}));
+}
+
+TEST(TopKFromScoreBlocksTest, SameResultForAnyThreadCountAndBlockShape) {
+  // Small integer scores make ties common; sizes cross the 256-row block.
+  std::mt19937 rng(5);
+  const uint32_t rows = 700, cols = 97;
+  std::uniform_int_distribution<int> value(-4, 4);
+  std::vector<float> m(uint64_t{rows} * cols);
+  for (float& x : m) x = static_cast<float>(value(rng));
+  const CsrMatrix exclude = RandomExclusions(rows, cols, 0.2, rng);
+  for (uint32_t k : {1u, 7u, 96u, 97u, 200u}) {
+    const RankedLists want = NaiveSelect(m, rows, cols, k, &exclude, {});
+    for (int threads : {1, 2, 3}) {
+      // 64 bytes: 16 floats, so 8 rows of 2 items per block; 4 MiB: whole rows.
+      for (uint64_t scratch : {uint64_t{64}, uint64_t{1000}, uint64_t{4} << 20}) {
+        std::atomic<uint64_t> widest{0};
+        BlockTopKOptions o;
+        o.k = k;
+        o.threads = threads;
+        o.exclude = &exclude;
+        o.scratch_bytes = scratch;
+        auto got = TopKFromScoreBlocks(rows, cols, DenseScorer{&m, cols, &widest}, o);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        SCOPED_TRACE("k " + std::to_string(k) + " threads " + std::to_string(threads) +
+                     " scratch " + std::to_string(scratch));
+        ExpectSameLists(*got, want);
+        EXPECT_LE(widest.load() * sizeof(float), std::max<uint64_t>(scratch, 8 * sizeof(float)));
+      }
+    }
+  }
+}
+
+TEST(TopKFromScoreBlocksTest, RejectsBadExclusions) {
+  const std::vector<float> m(6, 1.0f);
+  BlockTopKOptions o;
+  const CsrMatrix wrong_cols = CsrMatrix::FromInteractions({}, 2, 4);
+  o.exclude = &wrong_cols;
+  EXPECT_EQ(TopKFromScoreBlocks(2, 3, DenseScorer{&m, 3}, o).status().code(),
+            Status::Code::kInvalidArgument);
+  const CsrMatrix wrong_rows = CsrMatrix::FromInteractions({}, 3, 3);
+  o.exclude = &wrong_rows;
+  EXPECT_EQ(TopKFromScoreBlocks(2, 3, DenseScorer{&m, 3}, o).status().code(),
+            Status::Code::kInvalidArgument);
+  const std::vector<uint32_t> out_of_range = {0, 3};
+  o.exclude_rows = out_of_range;
+  EXPECT_EQ(TopKFromScoreBlocks(2, 3, DenseScorer{&m, 3}, o).status().code(),
+            Status::Code::kInvalidArgument);
+  o.exclude = nullptr;
+  EXPECT_EQ(TopKFromScoreBlocks(2, 3, DenseScorer{&m, 3}, o).status().code(),
+            Status::Code::kInvalidArgument);
+  o.exclude_rows = {};
+  EXPECT_EQ(TopKFromScoreBlocks(2, 3, BlockScorer{}, o).status().code(),
+            Status::Code::kInvalidArgument);
 }
 
 }  // namespace
