@@ -1,6 +1,8 @@
 // Alternating least squares for explicit ratings (ALS-WR, as Spark MLlib) and
 // implicit feedback (Hu, Koren, Volinsky 2008, with the conjugate-gradient
-// row solver of benfred/implicit). Each half-sweep solves every user (then
+// row solver of benfred/implicit and the unobserved weight alpha0 and
+// frequency-scaled regularisation nu of Rendle et al. 2022; the normal
+// equations are written out in src/model/row_solver.h). Each half-sweep solves every user (then
 // every item) against the fixed other side, in parallel over rows; a row's
 // solve depends only on that fixed side, so results do not depend on the
 // thread count.

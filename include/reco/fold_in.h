@@ -4,7 +4,9 @@
 // retraining. The solve is exactly the one the trainer does for a user row
 // in its user half-sweep (see src/model/als.cc): ALS-WR for explicit models,
 // with the bias as an extra unknown when the model has biases, and Hu,
-// Koren, Volinsky for implicit models, always solved exactly (Cholesky).
+// Koren, Volinsky (with Rendle et al.'s nu and alpha0) for implicit models,
+// always solved exactly (Cholesky). Values are taken as given: callers apply
+// the model's value transform first (Recommender::RecommendHistories does).
 #pragma once
 
 #include <Eigen/Core>
@@ -46,7 +48,8 @@ class FoldIn {
  private:
   const FactorModel& model_;
   Status model_status_;
-  // Implicit only: Y^T Y + lambda I, the part of every row's normal
+  // Implicit only: alpha0 Y^T Y (+ lambda I when nu = 0; row_solver.h's
+  // ImplicitGram), the part of every row's normal
   // equations that does not depend on the row.
   Eigen::MatrixXf gram_reg_;
 };

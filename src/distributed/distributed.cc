@@ -262,8 +262,7 @@ Result<FactorModel> TrainAlsDistributed(const MpiWorld& world, const CsrMatrix& 
       // From the full gathered factors, in the single-process summation
       // order: the same Gram bit for bit (an Allreduce of partial Grams
       // would sum in another order).
-      row_solver::ComputeGram(other, threads, &gram);
-      gram.diagonal().array() += options.regularization;
+      row_solver::ImplicitGram(other, options, threads, &gram);
       sweep.gram_reg = &gram;
     }
     row_solver::SolveRows(m, blocks.own.begin, blocks.own.end, sweep, threads, workspaces, own,

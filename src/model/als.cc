@@ -21,6 +21,7 @@ using row_solver::ComputeGram;
 constexpr uint32_t kMaxFactors = 4096;
 constexpr uint32_t kMaxCgSteps = 1024;
 constexpr float kMaxNu = 4.0f;
+constexpr float kMaxAlpha = 1e6f;
 constexpr float kMaxAlpha0 = 1e6f;
 
 Status ValidateMatrix(const CsrMatrix& m) {
@@ -67,17 +68,16 @@ Status ValidateAlsOptions(const AlsOptions& o) {
     return Status::InvalidArgument("init_scale must be finite and > 0");
   }
   if (o.implicit) {
-    if (!std::isfinite(o.alpha) || o.alpha < 0) {
-      return Status::InvalidArgument("alpha must be finite and >= 0");
+    // Bounded so that confidences 1 + alpha |t| (|t| <= kMaxInteractionValue)
+    // and their squares in the normal equations stay far inside float range.
+    if (!std::isfinite(o.alpha) || o.alpha < 0 || o.alpha > kMaxAlpha) {
+      return Status::InvalidArgument("alpha must be in [0, " + std::to_string(kMaxAlpha) + "]");
     }
     if (!std::isfinite(o.nu) || o.nu < 0 || o.nu > kMaxNu) {
       return Status::InvalidArgument("nu must be in [0, " + std::to_string(kMaxNu) + "]");
     }
     if (!std::isfinite(o.alpha0) || o.alpha0 <= 0 || o.alpha0 > kMaxAlpha0) {
       return Status::InvalidArgument("alpha0 must be in (0, " + std::to_string(kMaxAlpha0) + "]");
-    }
-    if (o.nu != 0.0f || o.alpha0 != 1.0f) {
-      return Status::InvalidArgument("nu and alpha0 other than 0 and 1 are not implemented yet");
     }
     if (o.use_biases) {
       return Status::InvalidArgument("biases are only supported for explicit ratings");
@@ -101,7 +101,7 @@ struct AlsTrainer::Impl {
   int threads = 1;
   FactorModel model;
   std::vector<row_solver::Workspace> workspaces;
-  Eigen::MatrixXf gram;  // implicit: other side's YtY + lambda I
+  Eigen::MatrixXf gram;  // implicit: ImplicitGram of the other side
   uint32_t iteration = 0;
 
   const AlsOptions& options() const { return model.params; }
@@ -120,8 +120,7 @@ struct AlsTrainer::Impl {
       sweep.mu = model.global_bias;
     }
     if (o.implicit) {
-      ComputeGram(other, threads, &gram);
-      gram.diagonal().array() += o.regularization;
+      row_solver::ImplicitGram(other, o, threads, &gram);
       sweep.gram_reg = &gram;
     }
     row_solver::SolveRows(m, 0, m.rows, sweep, threads, workspaces, own,
@@ -249,8 +248,9 @@ IterationStats AlsTrainer::ComputeLoss() const {
   }
 
   // Implicit: sum over all cells of c (p - s)^2 with s = x_u . y_i. Cells
-  // without an interaction have c = 1, p = 0, so the sum is
-  //   sum_u x_u^T (YtY) x_u + sum_observed [c (p - s)^2 - s^2].
+  // without an interaction have weight alpha0 and p = 0, so the sum is
+  //   sum_u alpha0 x_u^T (YtY) x_u + sum_observed [c (p - s)^2 - alpha0 s^2].
+  // With nu > 0 each row's regulariser is its own lambda_u (row_solver.h).
   Eigen::MatrixXf gram;
   ComputeGram(model.item_factors, threads, &gram);
   std::vector<double> row_confidence(m.rows, 0.0);
@@ -260,14 +260,14 @@ IterationStats AlsTrainer::ComputeLoss() const {
                 for (uint64_t u = begin; u < end; ++u) {
                   const auto x = model.user_factors.row(static_cast<Index>(u));
                   gx.noalias() = gram * x.transpose();
-                  double loss = x.dot(gx);
+                  double loss = double{o.alpha0} * x.dot(gx);
                   double confidence = 0;
                   for (uint64_t n = m.indptr[u]; n < m.indptr[u + 1]; ++n) {
                     const double value = m.values[n];
                     const double c = 1.0 + o.alpha * std::fabs(value);
                     const double p = value > 0 ? 1.0 : 0.0;
                     const double s = x.dot(model.item_factors.row(m.indices[n]));
-                    loss += c * (p - s) * (p - s) - s * s;
+                    loss += c * (p - s) * (p - s) - double{o.alpha0} * s * s;
                     confidence += c;
                   }
                   row_loss[u] = loss;
@@ -279,10 +279,25 @@ IterationStats AlsTrainer::ComputeLoss() const {
     loss += row_loss[u];
     confidence += row_confidence[u];
   }
-  const double reg = double{model.user_factors.squaredNorm()} + model.item_factors.squaredNorm();
+  double reg = 0;
+  if (o.nu == 0.0f) {
+    reg = o.regularization *
+          (double{model.user_factors.squaredNorm()} + model.item_factors.squaredNorm());
+  } else {
+    const row_solver::ImplicitTerms terms = row_solver::ImplicitTerms::Of(o);
+    for (uint32_t u = 0; u < m.rows; ++u) {
+      reg += double{terms.RowRegularization(m.RowLength(u), m.cols)} *
+             model.user_factors.row(u).squaredNorm();
+    }
+    const CsrMatrix& t = impl_->item_users;
+    for (uint32_t i = 0; i < t.rows; ++i) {
+      reg += double{terms.RowRegularization(t.RowLength(i), t.cols)} *
+             model.item_factors.row(i).squaredNorm();
+    }
+  }
   const double cells = static_cast<double>(m.rows) * m.cols;
-  stats.loss =
-      (loss + o.regularization * reg) / (confidence + cells - static_cast<double>(m.nnz()));
+  const double alpha0 = o.alpha0;
+  stats.loss = (loss + reg) / (confidence + alpha0 * cells - alpha0 * static_cast<double>(m.nnz()));
   stats.rmse = std::numeric_limits<double>::quiet_NaN();
   return stats;
 }

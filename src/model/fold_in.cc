@@ -31,8 +31,7 @@ FoldIn::FoldIn(const FactorModel& model) : model_(model), model_status_(model.Va
   }
   if (model.kind == ModelKind::kImplicit) {
     // As the trainer sums it, so the solve matches its user half-sweep.
-    row_solver::ComputeGram(model.item_factors, /*threads=*/1, &gram_reg_);
-    gram_reg_.diagonal().array() += model.params.regularization;
+    row_solver::ImplicitGram(model.item_factors, model.params, /*threads=*/1, &gram_reg_);
   }
 }
 
@@ -82,7 +81,9 @@ Status FoldIn::SolveUser(std::span<const uint32_t> items, std::span<const float>
     out = ws.p.head(k);
   } else {
     row_solver::Workspace& ws = ThreadWorkspace(k);
-    row_solver::SolveImplicitCholeskyRow(items, values, y, gram_reg_, params.alpha, ws,
+    const row_solver::ImplicitTerms terms = row_solver::ImplicitTerms::Of(params);
+    row_solver::SolveImplicitCholeskyRow(items, values, y, gram_reg_, terms,
+                                         terms.RowRegularization(items.size(), num_items), ws,
                                          ws.p.data());
     if (!ws.p.allFinite()) {
       return Status::FailedPrecondition("fold-in: implicit solve gave non-finite factors");

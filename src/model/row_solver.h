@@ -36,30 +36,67 @@ struct Workspace {
     b.resize(d);
     x.resize(d);
     gathered.resize(kGatherRows, d);
+    downdate.resize(kGatherRows, d);
     r.resize(d);
     p.resize(d);
     ap.resize(d);
+    ad.resize(d, d);
+    bd.resize(d);
+    xd.resize(d);
   }
   Eigen::MatrixXf a;
   Eigen::VectorXf b;
   Eigen::VectorXf x;
   FactorMatrix gathered;  // row-major: one gathered row is contiguous
+  FactorMatrix downdate;  // implicit rows with negative weight (alpha0 > c)
   Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt;
   Eigen::LDLT<Eigen::MatrixXf, Eigen::Lower> ldlt;
   Eigen::VectorXf r, p, ap;  // conjugate gradient
+  // The double-precision fallback of rows a float solve cannot be trusted on.
+  Eigen::MatrixXd ad;
+  Eigen::VectorXd bd, xd;
+  Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> lltd;
+  Eigen::LDLT<Eigen::MatrixXd, Eigen::Lower> ldltd;
 };
 
-// Solves a * x = b for symmetric a (lower triangle read). LLT suffices when
-// lambda > 0; LDLT covers the semidefinite case lambda = 0 with few ratings.
-inline void SolveSymmetric(Workspace& ws) {
+// A float Cholesky factor whose squared pivots spread wider than this is not
+// trusted: pivots bound the condition number from below, and float keeps
+// about 7 digits. Real training rows stay far below it (ml-100k, explicit
+// with and without biases and implicit at the defaults: at most 10); it is
+// reached when one extreme value (a rating or confidence near the bounds)
+// dominates a row, where a float solve returns noise that the next
+// half-sweep amplifies into inf. Those rows are solved again in double.
+inline constexpr double kMaxTrustedPivotSpread = 1e5;
+
+// Solves a * x = b for symmetric a (lower triangle read) in float. Returns
+// whether the result can be trusted: the Cholesky factorisation succeeded
+// (the systems are positive definite whenever lambda > 0), its pivots do
+// not spread beyond kMaxTrustedPivotSpread and x is finite. Otherwise x
+// holds LDLT's answer (the semidefinite case lambda = 0 with few ratings)
+// and the caller solves the row again in double.
+inline bool SolveSymmetric(Workspace& ws) {
   ws.llt.compute(ws.a);
   if (ws.llt.info() == Eigen::Success) {
     ws.x = ws.b;
     ws.llt.solveInPlace(ws.x);
-    return;
+    const auto pivots = ws.llt.matrixLLT().diagonal();
+    const double spread = double{pivots.maxCoeff()} / double{pivots.minCoeff()};
+    return spread * spread <= kMaxTrustedPivotSpread && ws.x.allFinite();
   }
   ws.ldlt.compute(ws.a);
   ws.x = ws.ldlt.solve(ws.b);
+  return false;
+}
+
+// The double-precision solve of ws.ad * x = ws.bd into ws.xd (the fallback).
+inline void SolveSymmetricDouble(Workspace& ws) {
+  ws.lltd.compute(ws.ad);
+  if (ws.lltd.info() == Eigen::Success) {
+    ws.xd = ws.lltd.solve(ws.bd);
+    return;
+  }
+  ws.ldltd.compute(ws.ad);
+  ws.xd = ws.ldltd.solve(ws.bd);
 }
 
 // gram = Y^T Y. Summed over blocks whose boundaries depend only on the row
@@ -124,22 +161,131 @@ inline void SolveExplicitRow(std::span<const uint32_t> cols, std::span<const flo
     ws.a.selfadjointView<Eigen::Lower>().rankUpdate(ws.gathered.topRows(count).transpose());
   }
   ws.a.diagonal().array() += lambda * static_cast<float>(n);
-  SolveSymmetric(ws);
+  if (!SolveSymmetric(ws)) {
+    // The same system assembled and solved in double.
+    const Index d = ws.a.rows();
+    ws.ad.setZero();
+    ws.bd.setZero();
+    Eigen::VectorXd a(d);
+    for (Index j = 0; j < n; ++j) {
+      const uint32_t col = cols[static_cast<size_t>(j)];
+      double target = double{values[static_cast<size_t>(j)]} - mu;
+      if (other_bias != nullptr) {
+        target -= other_bias[col];
+        a[k] = 1.0;
+      }
+      a.head(k) = other.row(col).transpose().cast<double>();
+      ws.ad.selfadjointView<Eigen::Lower>().rankUpdate(a);
+      ws.bd.noalias() += target * a;
+    }
+    ws.ad.diagonal().array() += double{lambda} * static_cast<double>(n);
+    SolveSymmetricDouble(ws);
+    ws.x = ws.xd.cast<float>();
+  }
   x = ws.x.head(k).transpose();
   if (other_bias != nullptr) *out_bias = ws.x[k];
 }
 
-// Implicit row (Hu, Koren, Volinsky 2008). With confidence
-// c_ui = 1 + alpha |r_ui| (1 where nothing was observed) and preference
-// p_ui = [r_ui > 0], row u solves
+// Implicit rows: Hu, Koren, Volinsky 2008 (HKV), with the two refinements of
+// Rendle et al. 2022 ("Revisiting the Performance of iALS on Item
+// Recommendation Benchmarks"): a weight alpha0 for the cells without an
+// interaction and a regulariser scaled by row frequency. Row u has observed
+// items I_u with values t_ui (already transformed by ValueOptions: raw,
+// binary or log), confidence c_ui = 1 + alpha |t_ui| and preference
+// p_ui = [t_ui > 0]; every other item of the |I| columns has weight alpha0
+// and preference 0. x_u minimises
 //
-//   (YtY + Yt (C_u - I) Y + lambda I) x_u = Yt C_u p(u)
+//   sum_{i in I_u} c_ui (p_ui - x.y_i)^2 + alpha0 sum_{i not in I_u} (x.y_i)^2
+//     + lambda_u |x|^2,            lambda_u = lambda (|I_u| + alpha0 |I|)^nu,
 //
-// YtY + lambda I (`gram_reg`) is shared by all rows; only the observed items
-// add to it, so a row costs O(n_u k^2 + k^3). Exact (Cholesky).
+// whose normal equations are
+//
+//   (alpha0 Y^T Y + sum_{i in I_u} (c_ui - alpha0) y_i y_i^T + lambda_u I) x_u
+//       = sum_{i in I_u} c_ui p_ui y_i.
+//
+// Items solve the same system with users and items swapped (lambda_i =
+// lambda (|U_i| + alpha0 |U|)^nu). alpha0 = 1, nu = 0 is HKV exactly:
+// Y^T Y + Y^T (C_u - I) Y + lambda I. The shared part alpha0 Y^T Y (plus
+// lambda I when nu = 0, as every row then has the same lambda) is computed
+// once per half-sweep (ImplicitGram); a row adds its observed items, so it
+// costs O(|I_u| k^2 + k^3) (Cholesky) or O(cg_steps (|I_u| k + k^2)) (CG).
+//
+// The per-entry weight w_ui = c_ui - alpha0 is formed as alpha |t_ui| +
+// (1 - alpha0), in double: with alpha0 = 1 it is alpha |t_ui| bit for bit
+// (what HKV's solver always computed), and for alpha0 > c_ui it is negative,
+// which the Cholesky path handles with a downdate (rankUpdate with -1): the
+// whole matrix stays positive definite, being a sum of non-negative weights
+// times y y^T plus lambda_u I. Values are bounded (|t| <= kMaxInteractionValue)
+// and so is alpha (AlsOptions), so c_ui and w_ui stay far inside float range.
+
+// The per-half-sweep constants of the implicit system and the per-row
+// regulariser. RowRegularization is what row solves add to the diagonal on
+// top of ImplicitGram: 0 when nu = 0 (lambda is in the Gram then, as HKV).
+struct ImplicitTerms {
+  float alpha = 1.0f;
+  float alpha0 = 1.0f;
+  float lambda = 0.0f;
+  float nu = 0.0f;
+
+  static ImplicitTerms Of(const AlsOptions& o) {
+    return {o.alpha, o.alpha0, o.regularization, o.nu};
+  }
+
+  float RowRegularization(uint64_t observed, uint64_t other_rows) const {
+    if (nu == 0.0f) return 0.0f;
+    const double count = static_cast<double>(observed) + double{alpha0} * other_rows;
+    return static_cast<float>(double{lambda} * std::pow(count, double{nu}));
+  }
+  // c - 1 = alpha |t| (computed in double: exact in float when it fits).
+  float Extra(float value) const {
+    return static_cast<float>(double{alpha} * std::fabs(double{value}));
+  }
+  // w = c - alpha0 = (c - 1) + (1 - alpha0); exactly `extra` when alpha0 = 1.
+  float Weight(float extra) const {
+    if (alpha0 == 1.0f) return extra;
+    return static_cast<float>(double{extra} + (1.0 - double{alpha0}));
+  }
+};
+
+// alpha0 Y^T Y, plus lambda I when nu = 0 (then every row has the same
+// regulariser): the row-independent part of the implicit normal equations,
+// the same bits in the trainer, fold-in and every MPI rank.
+inline void ImplicitGram(const FactorMatrix& y, const AlsOptions& o, int threads,
+                         Eigen::MatrixXf* gram) {
+  ComputeGram(y, threads, gram);
+  if (o.alpha0 != 1.0f) *gram *= o.alpha0;
+  if (o.nu == 0.0f) gram->diagonal().array() += o.regularization;
+}
+
+// The implicit row assembled and solved in double, for rows whose float
+// solve cannot be trusted (SolveSymmetric) or whose CG result is not finite.
+inline void SolveImplicitRowDouble(std::span<const uint32_t> cols, std::span<const float> values,
+                                   const FactorMatrix& other, const Eigen::MatrixXf& gram_reg,
+                                   const ImplicitTerms& terms, float row_lambda, Workspace& ws,
+                                   float* out) {
+  const Index k = other.cols();
+  ws.ad = gram_reg.cast<double>();
+  ws.ad.diagonal().array() += double{row_lambda};
+  ws.bd.setZero();
+  Eigen::VectorXd y(k);
+  for (size_t j = 0; j < cols.size(); ++j) {
+    const double value = values[j];
+    const double extra = double{terms.alpha} * std::fabs(value);
+    y = other.row(cols[j]).transpose().cast<double>();
+    ws.ad.selfadjointView<Eigen::Lower>().rankUpdate(y, extra + (1.0 - double{terms.alpha0}));
+    if (value > 0) ws.bd.noalias() += (1.0 + extra) * y;
+  }
+  SolveSymmetricDouble(ws);
+  Eigen::Map<Eigen::RowVectorXf>(out, k) = ws.xd.cast<float>().transpose();
+}
+
+// Exact (Cholesky) solve of the implicit row above. `gram_reg` is
+// ImplicitGram of `other`; `row_lambda` is terms.RowRegularization(|I_u|,
+// other.rows()).
 inline void SolveImplicitCholeskyRow(std::span<const uint32_t> cols, std::span<const float> values,
                                      const FactorMatrix& other, const Eigen::MatrixXf& gram_reg,
-                                     float alpha, Workspace& ws, float* out) {
+                                     const ImplicitTerms& terms, float row_lambda, Workspace& ws,
+                                     float* out) {
   const Index k = other.cols();
   const Index n = static_cast<Index>(cols.size());
   Eigen::Map<Eigen::RowVectorXf> x(out, k);
@@ -148,34 +294,49 @@ inline void SolveImplicitCholeskyRow(std::span<const uint32_t> cols, std::span<c
     return;
   }
   ws.a = gram_reg;
+  if (row_lambda != 0.0f) ws.a.diagonal().array() += row_lambda;
   ws.b.setZero();
   for (Index start = 0; start < n; start += kGatherRows) {
     const Index count = std::min(kGatherRows, n - start);
+    // rankUpdate adds g g^T, so rows are scaled by sqrt(|w|); entries with
+    // w < 0 (only when alpha0 > c) go to a second block, subtracted.
+    Index positive = 0, negative = 0;
     for (Index j = 0; j < count; ++j) {
       const uint32_t col = cols[static_cast<size_t>(start + j)];
       const float value = values[static_cast<size_t>(start + j)];
-      const float extra = alpha * std::fabs(value);  // c - 1
-      // rankUpdate adds g g^T, so scale the row by sqrt(c - 1).
-      ws.gathered.row(j) = std::sqrt(extra) * other.row(col);
+      const float extra = terms.Extra(value);
+      const float w = terms.Weight(extra);
+      if (w >= 0.0f) {
+        ws.gathered.row(positive++) = std::sqrt(w) * other.row(col);
+      } else {
+        ws.downdate.row(negative++) = std::sqrt(-w) * other.row(col);
+      }
       if (value > 0) ws.b.noalias() += (1.0f + extra) * other.row(col).transpose();
     }
-    ws.a.selfadjointView<Eigen::Lower>().rankUpdate(ws.gathered.topRows(count).transpose());
+    if (positive > 0) {
+      ws.a.selfadjointView<Eigen::Lower>().rankUpdate(ws.gathered.topRows(positive).transpose());
+    }
+    if (negative > 0) {
+      ws.a.selfadjointView<Eigen::Lower>().rankUpdate(ws.downdate.topRows(negative).transpose(),
+                                                      -1.0f);
+    }
   }
-  SolveSymmetric(ws);
+  if (!SolveSymmetric(ws)) {
+    SolveImplicitRowDouble(cols, values, other, gram_reg, terms, row_lambda, ws, out);
+    return;
+  }
   x = ws.x.transpose();
 }
 
-// Conjugate gradient on the same system,
-//
-//   (YtY + Yt (C_u - I) Y + lambda I) x_u = Yt C_u p(u),
-//
-// as benfred/implicit's least_squares_cg: warm-started from the current x_u
-// (read from and written to `inout`) and stopped after cg_steps steps; A p
-// is evaluated as (YtY + lambda I) p + sum_i (c_ui - 1) (y_i . p) y_i
-// without forming A. O(cg_steps (n_u k + k^2)) per row.
+// Conjugate gradient on the same system, as benfred/implicit's
+// least_squares_cg: warm-started from the current x_u (read from and written
+// to `inout`) and stopped after cg_steps steps; A p is evaluated as
+// gram_reg p + row_lambda p + sum_i w_ui (y_i . p) y_i without forming A.
+// O(cg_steps (|I_u| k + k^2)) per row.
 inline void SolveImplicitCgRow(std::span<const uint32_t> cols, std::span<const float> values,
                                const FactorMatrix& other, const Eigen::MatrixXf& gram_reg,
-                               float alpha, uint32_t cg_steps, Workspace& ws, float* inout) {
+                               const ImplicitTerms& terms, float row_lambda, uint32_t cg_steps,
+                               Workspace& ws, float* inout) {
   const Index k = other.cols();
   Eigen::Map<Eigen::VectorXf> x(inout, k);
   if (cols.empty()) {
@@ -184,31 +345,40 @@ inline void SolveImplicitCgRow(std::span<const uint32_t> cols, std::span<const f
   }
   // r = b - A x
   ws.r.noalias() = gram_reg * x;
+  if (row_lambda != 0.0f) ws.r.noalias() += row_lambda * x;
   ws.r = -ws.r;
   for (size_t n = 0; n < cols.size(); ++n) {
     const auto y = other.row(cols[n]);
     const float value = values[n];
-    const float extra = alpha * std::fabs(value);
+    const float extra = terms.Extra(value);
     const float target = value > 0 ? 1.0f + extra : 0.0f;
-    ws.r.noalias() += (target - extra * y.dot(x)) * y.transpose();
+    ws.r.noalias() += (target - terms.Weight(extra) * y.dot(x)) * y.transpose();
   }
   ws.p = ws.r;
   float rs_old = ws.r.squaredNorm();
   if (rs_old < 1e-20f) return;
   for (uint32_t step = 0; step < cg_steps; ++step) {
     ws.ap.noalias() = gram_reg * ws.p;
+    if (row_lambda != 0.0f) ws.ap.noalias() += row_lambda * ws.p;
     for (size_t n = 0; n < cols.size(); ++n) {
       const auto y = other.row(cols[n]);
-      const float extra = alpha * std::fabs(values[n]);
-      ws.ap.noalias() += (extra * y.dot(ws.p)) * y.transpose();
+      const float w = terms.Weight(terms.Extra(values[n]));
+      ws.ap.noalias() += (w * y.dot(ws.p)) * y.transpose();
     }
-    const float step_size = rs_old / ws.p.dot(ws.ap);
+    const float curvature = ws.p.dot(ws.ap);
+    if (!(curvature > 0.0f)) break;  // only on a degenerate or overflowing system
+    const float step_size = rs_old / curvature;
     x.noalias() += step_size * ws.p;
     ws.r.noalias() -= step_size * ws.ap;
     const float rs_new = ws.r.squaredNorm();
     if (rs_new < 1e-20f) break;
     ws.p = ws.r + (rs_new / rs_old) * ws.p;
     rs_old = rs_new;
+  }
+  // CG in float can overflow where an exact solve does not (one extreme
+  // confidence): such a row is solved exactly, in double.
+  if (!x.allFinite()) {
+    SolveImplicitRowDouble(cols, values, other, gram_reg, terms, row_lambda, ws, inout);
   }
 }
 
@@ -217,7 +387,7 @@ struct HalfSweep {
   const FactorMatrix* other = nullptr;
   const float* other_bias = nullptr;          // explicit with biases, else null
   float mu = 0.0f;                            // global bias (explicit with biases)
-  const Eigen::MatrixXf* gram_reg = nullptr;  // implicit: other^T other + lambda I
+  const Eigen::MatrixXf* gram_reg = nullptr;  // implicit: ImplicitGram(other)
   const AlsOptions* options = nullptr;
 };
 
@@ -229,6 +399,7 @@ inline void SolveRows(const CsrMatrix& m, uint32_t begin, uint32_t end, const Ha
                       int threads, std::vector<Workspace>& workspaces, FactorMatrix* own,
                       float* own_bias) {
   const AlsOptions& o = *sweep.options;
+  const ImplicitTerms terms = ImplicitTerms::Of(o);
   ParallelFor(end - begin, threads, kRowsPerTask, [&](uint64_t lo, uint64_t hi, int worker) {
     Workspace& ws = workspaces[static_cast<size_t>(worker)];
     for (uint64_t row = begin + lo; row < begin + hi; ++row) {
@@ -239,11 +410,16 @@ inline void SolveRows(const CsrMatrix& m, uint32_t begin, uint32_t end, const Ha
       if (!o.implicit) {
         SolveExplicitRow(cols, values, *sweep.other, sweep.other_bias, sweep.mu, o.regularization,
                          ws, out, own_bias != nullptr ? own_bias + row : nullptr);
-      } else if (o.implicit_solver == ImplicitSolver::kCholesky) {
-        SolveImplicitCholeskyRow(cols, values, *sweep.other, *sweep.gram_reg, o.alpha, ws, out);
       } else {
-        SolveImplicitCgRow(cols, values, *sweep.other, *sweep.gram_reg, o.alpha, o.cg_steps, ws,
-                           out);
+        const float row_lambda =
+            terms.RowRegularization(cols.size(), static_cast<uint64_t>(sweep.other->rows()));
+        if (o.implicit_solver == ImplicitSolver::kCholesky) {
+          SolveImplicitCholeskyRow(cols, values, *sweep.other, *sweep.gram_reg, terms, row_lambda,
+                                   ws, out);
+        } else {
+          SolveImplicitCgRow(cols, values, *sweep.other, *sweep.gram_reg, terms, row_lambda,
+                             o.cg_steps, ws, out);
+        }
       }
     }
   });
