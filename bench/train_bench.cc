@@ -1,8 +1,8 @@
 // ALS training time on MovieLens with the pipeline's default parameters.
 //
 // BM_TrainExplicit / BM_TrainImplicit run reco::TrainAls on all of ml-100k
-// (u.data, every rating a training cell) with DefaultExplicitOptions() /
-// DefaultImplicitOptions() and 1 or 2 threads. One benchmark iteration is a
+// (u.data, every rating a training cell) with the explicit / implicit
+// DefaultModelConfig and 1 or 2 threads. One benchmark iteration is a
 // whole training run; `s/iter` is its wall time over the ALS iteration count.
 // The 2-thread cases report `speedup_vs_1_thread`: the 1-thread time measured
 // earlier in the same process (or on demand, when filtered out) over theirs.
@@ -158,16 +158,16 @@ constexpr const char* kMl100k = "ml-100k/u.data";
 constexpr const char* kMl1m = "ml-1m/ratings.dat";
 
 void BM_TrainExplicit(benchmark::State& state) {
-  TrainCase(state, kMl100k, "explicit", reco::DefaultExplicitOptions());
+  TrainCase(state, kMl100k, "explicit", reco::DefaultModelConfig(reco::ModelFamily::kExplicitAls).als);
 }
 void BM_TrainImplicit(benchmark::State& state) {
-  TrainCase(state, kMl100k, "implicit", reco::DefaultImplicitOptions());
+  TrainCase(state, kMl100k, "implicit", reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als);
 }
 void BM_TrainExplicit_Ml1m(benchmark::State& state) {
-  TrainCase(state, kMl1m, "explicit", reco::DefaultExplicitOptions());
+  TrainCase(state, kMl1m, "explicit", reco::DefaultModelConfig(reco::ModelFamily::kExplicitAls).als);
 }
 void BM_TrainImplicit_Ml1m(benchmark::State& state) {
-  TrainCase(state, kMl1m, "implicit", reco::DefaultImplicitOptions());
+  TrainCase(state, kMl1m, "implicit", reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als);
 }
 
 // range(0): 0 = conjugate gradient (the default), 1 = Cholesky. One thread,
@@ -180,7 +180,7 @@ void BM_ImplicitSolver(benchmark::State& state) {
     }
     return;
   }
-  reco::AlsOptions options = reco::DefaultImplicitOptions();
+  reco::AlsOptions options = reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als;
   options.threads = 1;
   options.implicit_solver = state.range(0) == 0 ? reco::ImplicitSolver::kConjugateGradient
                                                 : reco::ImplicitSolver::kCholesky;

@@ -108,6 +108,8 @@ class ByteReader {
   explicit ByteReader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
   explicit ByteReader(std::string_view bytes)
       : bytes_(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()) {}
+  // A reader is a view: reading a temporary string would read freed memory.
+  explicit ByteReader(std::string&&) = delete;
 
   size_t position() const { return pos_; }
   size_t remaining() const { return bytes_.size() - pos_; }

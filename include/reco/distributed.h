@@ -25,6 +25,7 @@
 #include "reco/interactions.h"
 #include "reco/model.h"
 #include "reco/precompute.h"
+#include "reco/recommender.h"
 #include "reco/rec_store.h"
 #include "reco/status.h"
 
@@ -94,14 +95,14 @@ Result<FactorModel> TrainAlsDistributed(const MpiWorld& world, const CsrMatrix& 
                                         const DistributedIterationCallback& on_iteration = nullptr);
 
 // PrecomputeToStore across ranks, into one version of one shared store
-// (LMDB or Redis; every rank opens the same URI, memory:// is refused by the
+// (any family; LMDB or Redis; every rank opens the same URI, memory:// is refused by the
 // CLI). Rank r scores and writes the users of PartitionRows(seen, size, r);
 // rank 0 also writes the similar-item lists and the popular list, and after
 // all ranks have flushed commits the version (with everyone's counts) and
 // activates it. The version id must be the same on all ranks (the CLI
 // broadcasts rank 0's). The result, on every rank, is rank 0's.
 Result<PrecomputeResult> PrecomputeToStoreDistributed(const MpiWorld& world,
-                                                      const FactorModel& model,
+                                                      const Recommender& model,
                                                       const CsrMatrix& seen,
                                                       RecommendationStore* store,
                                                       const PrecomputeOptions& options);

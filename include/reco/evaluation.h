@@ -10,7 +10,7 @@
 
 #include "reco/interactions.h"
 #include "reco/metrics.h"
-#include "reco/model.h"
+#include "reco/recommender.h"
 #include "reco/status.h"
 #include "reco/topk.h"
 
@@ -27,7 +27,7 @@ struct MappedRecords {
   uint64_t unknown_user_records = 0;
   uint64_t unknown_item_records = 0;  // user known, item not
 };
-MappedRecords MapToModel(const FactorModel& model, const Dataset& data);
+MappedRecords MapToModel(const Recommender& model, const Dataset& data);
 
 struct EvalOptions {
   uint32_t k = 10;
@@ -50,16 +50,19 @@ struct EvalResult {
 // maps; its IDs are matched to the model's by external ID. Test users/items
 // the model has never seen still count in the ground truth (a cold item can
 // never be recommended, so it lowers recall, as in the reference).
-Result<EvalResult> EvaluateModel(const FactorModel& model, const CsrMatrix& train,
+// Rating metrics need a family that predicts ratings (explicit ALS).
+Result<EvalResult> EvaluateModel(const Recommender& model, const CsrMatrix& train,
                                  const Dataset& test, const EvalOptions& options);
 
-// The top-k unseen items of `users` (model indices; all users when empty).
-Result<RankedLists> RecommendUnseen(const FactorModel& model, const CsrMatrix& seen,
+// The top-k unseen items of `users` (model indices; all users when empty):
+// `seen` is both what the users interacted with (item-item families score
+// these rows) and what is excluded.
+Result<RankedLists> RecommendUnseen(const Recommender& model, const CsrMatrix& seen,
                                     const std::vector<uint32_t>& users, uint32_t k, int threads);
 
 // CSV `user_id,item_id,score,rank` with external IDs, rank 1-based, one line
 // per recommended item; written to a temp file and renamed into place.
-Status WriteRecommendationsCsv(const std::string& path, const FactorModel& model,
+Status WriteRecommendationsCsv(const std::string& path, const Recommender& model,
                                const std::vector<uint32_t>& users, const RankedLists& lists);
 
 }  // namespace reco

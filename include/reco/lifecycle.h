@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 
-#include "reco/als.h"
 #include "reco/evaluation.h"
 #include "reco/event_folding.h"
 #include "reco/interactions.h"
@@ -46,7 +45,8 @@ Result<Dataset> LoadDataset(const std::string& path, const LoadOptions& options)
 // the top-k of unseen items for all). With `validation_curve`, `test` is also
 // scored after every iteration (the report's curves).
 struct TrainEvalOptions {
-  AlsOptions model;
+  ModelConfig model;
+  int threads = 0;
   uint32_t k = 10;
   bool validation_curve = false;
   std::string label;  // names the progress bar
@@ -61,7 +61,7 @@ Result<TrainEvalRun> TrainAndEvaluate(const Dataset& train, const Dataset* test,
 // The evaluation half of TrainAndEvaluate, for models fitted elsewhere (MPI):
 // scores `test` against `model`, fitted on `train`, and records the result
 // in the model's metadata as "eval".
-Result<EvalResult> EvaluateAndRecord(FactorModel* model, const Dataset& train, const Dataset& test,
+Result<EvalResult> EvaluateAndRecord(Recommender* model, const Dataset& train, const Dataset& test,
                                      uint32_t k, int threads);
 
 // `reco retrain`: base data + the live events of a write-ahead log -> one fit
@@ -89,7 +89,8 @@ struct RetrainOptions {
   uint32_t similar_k = 10;
   uint32_t popular_k = 100;
   bool activate = true;
-  AlsOptions model;  // threads included
+  ModelConfig model;
+  int threads = 0;
 };
 
 struct RetrainReport {
@@ -99,8 +100,7 @@ struct RetrainReport {
   uint64_t interactions = 0;  // after merging
   uint32_t users = 0, items = 0;
   std::string data_hash;
-  std::string model_kind;  // "explicit", "implicit"
-  uint32_t factors = 0, iterations = 0;
+  std::string model_description;  // e.g. "implicit ALS (64 factors, 15 iterations)"
   uint64_t fit_records = 0;        // records the model was fitted on
   std::optional<EvalResult> eval;  // absent with holdout 0 or when no user can spare a record
   uint64_t holdout_records = 0;
@@ -110,6 +110,9 @@ struct RetrainReport {
   std::string previously_active;  // empty: none
   double seconds = 0;
 };
+
+// One line naming the family and its main options, for logs and summaries.
+std::string DescribeModel(const Recommender& model);
 
 // Fails before any training on an id clash (registry or store) or an
 // unreachable store; nothing is registered when training fails, and nothing

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "reco/interactions.h"
-#include "reco/model.h"
+#include "reco/recommender.h"
 #include "reco/rec_store.h"
 #include "reco/status.h"
 #include "reco/training_data_hash.h"
@@ -63,7 +63,7 @@ struct ModelVersionInfo {
 
 struct RegisteredModel {
   std::string version;
-  FactorModel model;
+  std::shared_ptr<const Recommender> model;  // any family
   CsrMatrix interactions;  // num_users x num_items of `model`
   std::string meta_json;
   uint64_t events_through_seq = 0;
@@ -76,10 +76,11 @@ class ModelRegistry {
   static Result<std::unique_ptr<ModelRegistry>> Open(const std::string& dir);
   ~ModelRegistry();
 
-  // Stores a new version; FailedPrecondition if it exists, InvalidArgument if
-  // the interactions do not match the model's shape (or the model, the id or
-  // metrics_json is invalid). Returns its id.
-  Result<std::string> Register(const FactorModel& model, const CsrMatrix& interactions,
+  // Stores a new version; FailedPrecondition if it exists or the model has a
+  // non-finite weight (never registered), InvalidArgument if the interactions
+  // do not match the model's shape (or the id or metrics_json is invalid).
+  // Returns its id.
+  Result<std::string> Register(const Recommender& model, const CsrMatrix& interactions,
                                const RegisterOptions& options);
 
   // Oldest first (by created_unix_ms, then id).

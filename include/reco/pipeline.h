@@ -4,13 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "reco/als.h"
 #include "reco/evaluation.h"
 #include "reco/loader.h"
-#include "reco/model.h"
+#include "reco/recommender.h"
 #include "reco/report.h"
 #include "reco/split.h"
 #include "reco/status.h"
@@ -29,41 +30,46 @@ struct CurvePoint {
 };
 
 struct TrainingRun {
-  FactorModel model;
-  std::vector<CurvePoint> curve;
-  double seconds = 0;  // training only, without per-iteration validation
+  std::unique_ptr<Recommender> model;
+  std::vector<CurvePoint> curve;  // iterative families; one point per iteration
+  double seconds = 0;             // training only, without per-iteration validation
 };
 
-// Trains on `train` (its ID maps become the model's). With `validation`,
-// evaluates after every iteration (RMSE for explicit models; precision and
-// NDCG at k for all), which costs a top-k pass per iteration. `label` names
-// the progress bar. Writes the training data hash, parameters and creation
-// time into the model's metadata.
-Result<TrainingRun> TrainWithProgress(const Dataset& train, const AlsOptions& options,
+// Fits `config` on `train` (its ID maps become the model's) with a progress
+// bar named `label`. With `validation`, iterative families are evaluated
+// after every iteration (RMSE for explicit ALS; precision and NDCG at k for
+// all), which costs a top-k pass per iteration. Writes the training data
+// hash, parameters and creation time into the model's metadata.
+Result<TrainingRun> TrainWithProgress(const Dataset& train, const ModelConfig& config, int threads,
                                       const Dataset* validation, uint32_t k,
                                       const std::string& label);
+
+// What `--family F` alone fits: each family's default options. The ALS
+// defaults were chosen on ml-100k (README "Results" says how).
+ModelConfig DefaultModelConfig(ModelFamily family);
+
+struct PipelineModel {
+  std::string name;  // names the run in reports and its model file
+  ModelConfig config;
+};
 
 struct PipelineOptions {
   std::string data_path;  // one interactions file, split by `split`
   LoadOptions load;
   SplitOptions split;
   uint32_t k = 10;
-  bool run_explicit = true;
-  AlsOptions explicit_als;
-  bool run_implicit = true;
-  AlsOptions implicit_als;
+  int threads = 0;
+  // Fitted and evaluated in this order; default: explicit and implicit ALS.
+  std::vector<PipelineModel> models = {
+      {"explicit-als", DefaultModelConfig(ModelFamily::kExplicitAls)},
+      {"implicit-als", DefaultModelConfig(ModelFamily::kImplicitAls)}};
   std::string out_dir = "out";  // models, split files, report.json, report.html
   bool write_split_files = true;
 };
 
-// The hyper-parameters `reco pipeline` uses unless told otherwise; chosen on
-// ml-100k (README "Results" says how).
-AlsOptions DefaultExplicitOptions();
-AlsOptions DefaultImplicitOptions();
-
 struct ModelRun {
-  std::string name;  // "explicit-als", "implicit-als"
-  AlsOptions params;
+  std::string name;
+  ModelConfig config;
   TrainingRun training;  // model + curve
   EvalResult eval;
   std::string model_path;
@@ -88,6 +94,5 @@ std::string PipelineSummaryTable(const PipelineResult& result, uint32_t k);
 
 // JSON object of an evaluation (shared by `reco eval` and the pipeline).
 std::string EvalJson(const EvalResult& eval, uint32_t k);
-std::string AlsOptionsJson(const AlsOptions& options);
 
 }  // namespace reco

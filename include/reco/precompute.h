@@ -7,7 +7,7 @@
 #include <string>
 
 #include "reco/interactions.h"
-#include "reco/model.h"
+#include "reco/recommender.h"
 #include "reco/rec_store.h"
 #include "reco/status.h"
 
@@ -33,7 +33,7 @@ struct PrecomputeResult {
 
 // `seen` is users x items in the model's index space: those items are never
 // recommended to that user, and their column counts rank the popular list.
-Result<PrecomputeResult> PrecomputeToStore(const FactorModel& model, const CsrMatrix& seen,
+Result<PrecomputeResult> PrecomputeToStore(const Recommender& model, const CsrMatrix& seen,
                                            RecommendationStore* store,
                                            const PrecomputeOptions& options);
 
@@ -43,13 +43,13 @@ Result<PrecomputeResult> PrecomputeToStore(const FactorModel& model, const CsrMa
 // Users [begin, end): their top options.k unseen items, scored in blocks of
 // options.users_per_block, with a progress bar named `progress_label` when
 // options.show_progress.
-Status WriteUserLists(const FactorModel& model, const CsrMatrix& seen, uint32_t begin, uint32_t end,
+Status WriteUserLists(const Recommender& model, const CsrMatrix& seen, uint32_t begin, uint32_t end,
                       const PrecomputeOptions& options, int threads, const char* progress_label,
                       VersionWriter* writer);
 // Every item's options.similar_k most similar items (none when 0) and the
 // popular list: items by the number of users who interacted, ties by lower
 // index, max(popular_k, k) long.
-Status WriteItemLists(const FactorModel& model, const CsrMatrix& seen,
+Status WriteItemLists(const Recommender& model, const CsrMatrix& seen,
                       const PrecomputeOptions& options, int threads, VersionWriter* writer);
 
 }  // namespace reco

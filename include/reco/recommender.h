@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -135,6 +136,12 @@ struct FitProgress {
   uint32_t step = 0;
   uint32_t total = 0;
   std::string status;  // e.g. "loss 0.0213", "inverting 1682 x 1682"
+  // Iterative families, per iteration (NaN when not measured): the
+  // objective (reco/als.h IterationStats), explicit ALS's training RMSE, and
+  // the iteration's wall time without the loss computation.
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double train_rmse = std::numeric_limits<double>::quiet_NaN();
+  double seconds = 0;
 };
 
 class Recommender;

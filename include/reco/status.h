@@ -91,6 +91,12 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
+  // The same result, its error (if any) prefixed as Status::WithContext does.
+  Result WithContext(const std::string& context) && {
+    if (!ok()) status_ = status_.WithContext(context);
+    return std::move(*this);
+  }
+
  private:
   std::optional<T> value_;
   Status status_;

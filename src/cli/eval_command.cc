@@ -23,7 +23,8 @@ struct EvalFlags {
 
 Status RunEval(const EvalFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
-  RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
+  RECO_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> loaded, LoadRecommender(f.model_path));
+  const Recommender& model = *loaded;
   std::string train_path;
   RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix,
                         LoadSeenItems(model, f.train_path, "--train", load, &train_path));
@@ -31,7 +32,6 @@ Status RunEval(const EvalFlags& f) {
   EvalOptions eo;
   eo.k = f.k;
   eo.threads = f.threads;
-  eo.rating_metrics = model.kind == ModelKind::kExplicit;
   RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateModel(model, seen_matrix, test, eo));
 
   fmt::print("test records {} ({} cold: user or item unseen in train), users {}\n", ev.test_records,

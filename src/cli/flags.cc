@@ -125,73 +125,128 @@ Result<SplitOptions> ToSplitOptions(const SplitFlags& f) {
   return o;
 }
 
-void AddAlsFlags(CLI::App* cmd, AlsFlags* f, const std::string& prefix, bool with_kind) {
-  AlsOptions& o = f->options;
+void AddModelFlags(CLI::App* cmd, ModelFlags* f, const std::string& prefix) {
+  ModelConfig& c = f->given;
   const std::string group = prefix.empty() ? "Model" : "Model (" + prefix + ")";
-  std::string p = "--" + prefix;
-  if (with_kind) {
-    cmd->add_flag("--implicit", o.implicit,
-                  "Implicit-feedback ALS (Hu-Koren-Volinsky): values are interaction strengths")
+  const std::string p = "--" + prefix;
+  auto add = [&](const std::string& name, auto* value, const std::string& help) {
+    f->flag_names.push_back(p + name);
+    return cmd->add_option(p + name, *value, help)->group(group);
+  };
+  if (prefix.empty()) {
+    cmd->add_option("--family", f->family,
+                    "Model family: als (explicit ratings, ALS-WR), ials (implicit feedback ALS), "
+                    "ease (closed-form item-item, Steck 2019), knn (item-kNN co-occurrence, "
+                    "SAR-style)")
         ->group(group);
+    cmd->add_flag("--implicit", f->implicit, "Same as --family ials")->group(group);
   }
-  cmd->add_option(p + "factors", o.factors, "Latent factors (rank)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 4096))
-      ->group(group);
-  cmd->add_option(p + "iterations", o.iterations, "ALS sweeps")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000))
-      ->group(group);
-  cmd->add_option(p + "reg", o.regularization,
-                  "Regularisation lambda (explicit: scaled by each row's rating count, ALS-WR)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group(group);
-  if (with_kind || prefix == "implicit-") {
-    cmd->add_option(p + "alpha", o.alpha, "Implicit confidence: c = 1 + alpha * value")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber)
-        ->group(group);
-    cmd->add_option(p + "solver", f->solver, "Implicit row solver: cg or cholesky (exact)")
-        ->capture_default_str()
-        ->group(group);
-    cmd->add_option(p + "cg-steps", o.cg_steps, "Conjugate-gradient steps per row")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1000))
-        ->group(group);
-  }
-  if (with_kind || prefix == "explicit-") {
-    cmd->add_option(p + "biases", o.use_biases, "Explicit: learn global, user and item biases")
-        ->capture_default_str()
-        ->group(group);
-  }
-  cmd->add_option(p + "seed", o.seed, "Seed of the initial factors")
-      ->capture_default_str()
-      ->group(group);
+  const ModelConfig d;  // shows the ranges; each family's defaults apply after parsing
+  add("factors", &c.als.factors, "ALS: latent factors (rank)")->check(CLI::Range(1, 4096));
+  add("iterations", &c.als.iterations, "ALS: sweeps")->check(CLI::Range(1, 10000));
+  add("reg", &c.als.regularization,
+      "ALS: regularisation lambda (explicit: scaled by each row's rating count, ALS-WR; implicit: "
+      "lambda (|I_u| + alpha0 |I|)^nu)")
+      ->check(CLI::NonNegativeNumber);
+  add("alpha", &c.als.alpha, "ials: confidence c = 1 + alpha * t(value)")
+      ->check(CLI::NonNegativeNumber);
+  add("nu", &c.als.nu, "ials: frequency-scaled regularisation exponent (Rendle et al. 2022; 0: off)")
+      ->check(CLI::Range(0.0, 4.0));
+  add("alpha0", &c.als.alpha0, "ials: weight of unobserved entries (1: Hu-Koren-Volinsky)")
+      ->check(CLI::PositiveNumber);
+  add("solver", &f->solver, "ials: row solver, cg or cholesky (exact)");
+  add("cg-steps", &c.als.cg_steps, "ials: conjugate-gradient steps per row")
+      ->check(CLI::Range(1, 1000));
+  add("biases", &c.als.use_biases, "als: learn global, user and item biases");
+  add("seed", &c.als.seed, "ALS: seed of the initial factors");
+  add("values", &f->values,
+      "ials/ease/knn: how a value becomes the training signal t(r): raw, binary (1 for r > 0) "
+      "or log (log(1 + r/eps))");
+  add("log-eps", &c.values.epsilon, "eps of --values log")->check(CLI::PositiveNumber);
+  add("ease-lambda", &c.ease.lambda, "ease: L2 penalty lambda")->check(CLI::PositiveNumber);
+  add("max-memory", &f->max_memory_mb,
+      "ease: refuse to fit when the estimate exceeds this many MiB (0: half the physical memory)")
+      ->check(CLI::NonNegativeNumber);
+  add("similarity", &f->similarity, "knn: cosine, jaccard or lift");
+  add("neighbors", &c.knn.neighbors, "knn: similar items kept per item")
+      ->check(CLI::Range(1, 100000));
+  add("shrinkage", &c.knn.shrinkage, "knn: added to the similarity's denominator")
+      ->check(CLI::NonNegativeNumber);
+  add("half-life-days", &c.knn.half_life_days,
+      "knn: weight each interaction by 2^-(age / half-life), age from the latest timestamp "
+      "(0: no decay)")
+      ->check(CLI::NonNegativeNumber);
+  (void)d;
 }
 
-Result<AlsOptions> ToAlsOptions(const AlsFlags& f) {
-  AlsOptions o = f.options;
-  if (f.solver == "cg") {
-    o.implicit_solver = ImplicitSolver::kConjugateGradient;
-  } else if (f.solver == "cholesky") {
-    o.implicit_solver = ImplicitSolver::kCholesky;
-  } else {
-    return Status::InvalidArgument("--solver must be cg or cholesky, got '" + f.solver + "'");
+std::string ModelFlagsFooter() {
+  std::string out = "Each family's defaults (options not given keep them):";
+  for (ModelFamily f : {ModelFamily::kExplicitAls, ModelFamily::kImplicitAls, ModelFamily::kEase,
+                        ModelFamily::kItemKnn}) {
+    out += "\n  " + DefaultModelConfig(f).ToJson();
   }
-  return o;
+  return out;
 }
 
-void ApplyImplicitDefaults(const CLI::App& cmd, AlsFlags* f) {
-  if (!f->options.implicit) return;
-  const AlsOptions d = DefaultImplicitOptions();
-  AlsOptions& o = f->options;
-  if (cmd.count("--factors") == 0) o.factors = d.factors;
-  if (cmd.count("--iterations") == 0) o.iterations = d.iterations;
-  if (cmd.count("--reg") == 0) o.regularization = d.regularization;
-  if (cmd.count("--alpha") == 0) o.alpha = d.alpha;
-  if (cmd.count("--cg-steps") == 0) o.cg_steps = d.cg_steps;
-  o.use_biases = false;
+Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& f,
+                                  std::string_view fixed_family) {
+  std::string family_name = !fixed_family.empty() ? std::string(fixed_family) : f.family;
+  if (f.implicit) {
+    if (!f.family.empty() && f.family != "ials") {
+      return Status::InvalidArgument("--implicit and --family " + f.family + " contradict");
+    }
+    family_name = "ials";
+  }
+  if (family_name.empty()) family_name = "als";
+  RECO_ASSIGN_OR_RETURN(ModelFamily family,
+                        ParseModelFamily(family_name).WithContext("--family"));
+  ModelConfig c = DefaultModelConfig(family);
+  const ModelConfig& g = f.given;
+  // Only what was given on the command line overrides the family's defaults.
+  auto given = [&](const std::string& name) {
+    for (const std::string& n : f.flag_names) {
+      if (n.ends_with("-" + name) || n == "--" + name) {
+        if (cmd.count(n) > 0) return true;
+      }
+    }
+    return false;
+  };
+  if (given("factors")) c.als.factors = g.als.factors;
+  if (given("iterations")) c.als.iterations = g.als.iterations;
+  if (given("reg")) c.als.regularization = g.als.regularization;
+  if (given("alpha")) c.als.alpha = g.als.alpha;
+  if (given("nu")) c.als.nu = g.als.nu;
+  if (given("alpha0")) c.als.alpha0 = g.als.alpha0;
+  if (given("cg-steps")) c.als.cg_steps = g.als.cg_steps;
+  if (given("biases")) c.als.use_biases = g.als.use_biases;
+  if (given("seed")) c.als.seed = g.als.seed;
+  if (given("solver")) {
+    if (f.solver == "cg") {
+      c.als.implicit_solver = ImplicitSolver::kConjugateGradient;
+    } else if (f.solver == "cholesky") {
+      c.als.implicit_solver = ImplicitSolver::kCholesky;
+    } else {
+      return Status::InvalidArgument("--solver must be cg or cholesky, got '" + f.solver + "'");
+    }
+  }
+  if (given("values")) {
+    RECO_ASSIGN_OR_RETURN(c.values.transform,
+                          ParseValueTransform(f.values).WithContext("--values"));
+  }
+  if (given("log-eps")) c.values.epsilon = g.values.epsilon;
+  if (given("ease-lambda")) c.ease.lambda = g.ease.lambda;
+  if (given("max-memory")) {
+    c.ease.max_memory_bytes = static_cast<uint64_t>(f.max_memory_mb * 1024.0 * 1024.0);
+  }
+  if (given("similarity")) {
+    RECO_ASSIGN_OR_RETURN(c.knn.similarity,
+                          ParseKnnSimilarity(f.similarity).WithContext("--similarity"));
+  }
+  if (given("neighbors")) c.knn.neighbors = g.knn.neighbors;
+  if (given("shrinkage")) c.knn.shrinkage = g.knn.shrinkage;
+  if (given("half-life-days")) c.knn.half_life_days = g.knn.half_life_days;
+  RECO_RETURN_IF_ERROR(c.Validate());
+  return c;
 }
 
 void AddThreadsFlag(CLI::App* cmd, int* threads) {
@@ -200,12 +255,12 @@ void AddThreadsFlag(CLI::App* cmd, int* threads) {
       ->check(CLI::Range(0, 1024));
 }
 
-Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& path,
+Result<CsrMatrix> LoadSeenItems(const Recommender& model, const std::string& path,
                                 const std::string& flag, const LoadOptions& load,
                                 std::string* used_path) {
   std::string seen_path = path;
   if (seen_path.empty()) {
-    auto meta = nlohmann::json::parse(model.metadata_json, nullptr, /*allow_exceptions=*/false);
+    auto meta = nlohmann::json::parse(model.metadata_json(), nullptr, /*allow_exceptions=*/false);
     if (!meta.is_object() || !meta.contains("train_path") || !meta["train_path"].is_string()) {
       return Status::InvalidArgument("the model does not record its training file; pass " + flag +
                                      " FILE (the items each user already interacted with are "

@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "reco/als.h"
+#include "reco/recommender.h"
 #include "reco/lifecycle.h"
 #include "reco/loader.h"
 #include "reco/model.h"
@@ -35,16 +38,27 @@ struct SplitFlags {
 void AddSplitFlags(CLI::App* cmd, SplitFlags* flags, bool with_method_none);
 Result<SplitOptions> ToSplitOptions(const SplitFlags& flags);
 
-struct AlsFlags {
-  AlsOptions options;
+// The model to fit: --family and every family's options. Options not given
+// on the command line take the family's defaults (DefaultModelConfig), so
+// `--family ease` alone is a sensible model.
+struct ModelFlags {
+  std::string family;  // empty: als (or ials with --implicit)
+  bool implicit = false;
+  ModelConfig given;  // parsed values; only the flags given are used
   std::string solver = "cg";
+  std::string values = "raw";
+  std::string similarity = "cosine";
+  double max_memory_mb = 0;
+  std::vector<std::string> flag_names;
 };
-// Flags named --<prefix>factors etc.; `defaults` fills the shown defaults.
-void AddAlsFlags(CLI::App* cmd, AlsFlags* flags, const std::string& prefix, bool with_kind);
-Result<AlsOptions> ToAlsOptions(const AlsFlags& flags);
-// After parsing: with --implicit, options not given on the command line take
-// DefaultImplicitOptions() values instead of the explicit defaults shown.
-void ApplyImplicitDefaults(const CLI::App& cmd, AlsFlags* flags);
+// Flags named --<prefix>factors etc.; --family / --implicit only without a
+// prefix (a prefixed group belongs to one family, given to ToModelConfig).
+void AddModelFlags(CLI::App* cmd, ModelFlags* flags, const std::string& prefix = "");
+// A --help footer listing every family's defaults.
+std::string ModelFlagsFooter();
+// InvalidArgument naming the flag for a bad value or combination.
+Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& flags,
+                                  std::string_view fixed_family = {});
 
 // --threads for the compute commands: 0 (default) means all cores.
 void AddThreadsFlag(CLI::App* cmd, int* threads);
@@ -54,7 +68,7 @@ void AddThreadsFlag(CLI::App* cmd, int* threads);
 // space. Read from `path`, or, when it is empty, from the training file the
 // model's metadata records; `flag` names the option that overrides it in the
 // error message. *used_path (if given) receives the file read.
-Result<CsrMatrix> LoadSeenItems(const FactorModel& model, const std::string& path,
+Result<CsrMatrix> LoadSeenItems(const Recommender& model, const std::string& path,
                                 const std::string& flag, const LoadOptions& load,
                                 std::string* used_path = nullptr);
 

@@ -157,8 +157,8 @@ TEST_F(ModelsCliTest, RetrainMergesEventsRegistersAndActivates) {
   EXPECT_EQ(model->events_through_seq, 4u);
   EXPECT_EQ(model->interactions.nnz(), 15u);
   auto value_of = [&](const std::string& user, const std::string& item) -> float {
-    const auto u = model->model.users.Find(user);
-    const auto i = model->model.items.Find(item);
+    const auto u = model->model->users().Find(user);
+    const auto i = model->model->items().Find(item);
     if (!u || !i) return -1;
     const CsrMatrix& m = model->interactions;
     for (uint64_t j = m.indptr[*u]; j < m.indptr[*u + 1]; ++j) {
@@ -173,7 +173,7 @@ TEST_F(ModelsCliTest, RetrainMergesEventsRegistersAndActivates) {
   EXPECT_EQ(value_of("u1", "i1"), 5.0f);
   auto meta = nlohmann::json::parse(model->meta_json);
   EXPECT_EQ(meta["data"]["hash"],
-            TrainingDataHash(model->interactions, model->model.users, model->model.items));
+            TrainingDataHash(model->interactions, model->model->users(), model->model->items()));
   EXPECT_EQ(meta["params"]["factors"], 2);
   EXPECT_TRUE(meta["metrics"]["rating"]["rmse"].is_number());
   EXPECT_EQ(meta["metrics"]["holdout"]["fraction"], 0.25);

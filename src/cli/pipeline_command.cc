@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "commands.h"
 #include "flags.h"
@@ -19,13 +22,38 @@ struct PipelineFlags {
   std::string from_dir;
   std::string out_dir;
   std::string models = "explicit,implicit";
+  std::vector<std::string> extra_models;  // NAME=JSON
   uint32_t k = 10;
   int threads = 0;
   LoadFlags load;
   SplitFlags split;
-  AlsFlags explicit_als;
-  AlsFlags implicit_als;
+  ModelFlags explicit_als;
+  ModelFlags implicit_als;
 };
+
+// --model NAME=JSON: the family's defaults with the JSON object's keys
+// replacing them, e.g. ials-nu={"family":"ials","nu":1,"alpha0":0.1}.
+Result<PipelineModel> ParseModelSpec(const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument("--model " + spec + ": expected NAME={json object}");
+  }
+  const std::string name = spec.substr(0, eq);
+  auto given = nlohmann::json::parse(spec.substr(eq + 1), nullptr, /*allow_exceptions=*/false);
+  if (!given.is_object() || !given.contains("family") || !given["family"].is_string()) {
+    return Status::InvalidArgument("--model " + name +
+                                   ": the value must be a JSON object with a \"family\"");
+  }
+  RECO_ASSIGN_OR_RETURN(ModelFamily family,
+                        ParseModelFamily(given["family"].get<std::string>()).WithContext(
+                            "--model " + name));
+  nlohmann::json merged = nlohmann::json::parse(DefaultModelConfig(family).ToJson());
+  merged.update(given);
+  RECO_ASSIGN_OR_RETURN(ModelConfig config,
+                        ModelConfigFromJson(merged.dump()).WithContext("--model " + name));
+  RECO_RETURN_IF_ERROR(config.Validate().WithContext("--model " + name));
+  return PipelineModel{name, config};
+}
 
 // The ratings file inside each catalogue data set.
 Result<std::string> RatingsFileOf(const std::string& dataset) {
@@ -36,21 +64,45 @@ Result<std::string> RatingsFileOf(const std::string& dataset) {
                                  "' (ml-100k, ml-1m, ml-latest-small; or pass --data FILE)");
 }
 
-Status RunPipelineCommand(const PipelineFlags& f) {
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(',', start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+Status RunPipelineCommand(const CLI::App& cmd, const PipelineFlags& f) {
   PipelineOptions o;
   RECO_ASSIGN_OR_RETURN(o.load, ToLoadOptions(f.load));
   RECO_ASSIGN_OR_RETURN(o.split, ToSplitOptions(f.split));
-  RECO_ASSIGN_OR_RETURN(o.explicit_als, ToAlsOptions(f.explicit_als));
-  RECO_ASSIGN_OR_RETURN(o.implicit_als, ToAlsOptions(f.implicit_als));
-  o.explicit_als.implicit = false;
-  o.implicit_als.implicit = true;
-  o.explicit_als.threads = o.implicit_als.threads = f.threads;
+  o.threads = f.threads;
   o.k = f.k;
-  o.run_explicit = f.models.find("explicit") != std::string::npos;
-  o.run_implicit = f.models.find("implicit") != std::string::npos;
-  if (!o.run_explicit && !o.run_implicit) {
-    return Status::InvalidArgument("--models must name explicit, implicit or both");
+  o.models.clear();
+  for (const std::string& name : SplitList(f.models)) {
+    if (name == "explicit" || name == "als") {
+      RECO_ASSIGN_OR_RETURN(ModelConfig c, ToModelConfig(cmd, f.explicit_als, "als"));
+      o.models.push_back({"explicit-als", c});
+    } else if (name == "implicit" || name == "ials") {
+      RECO_ASSIGN_OR_RETURN(ModelConfig c, ToModelConfig(cmd, f.implicit_als, "ials"));
+      o.models.push_back({"implicit-als", c});
+    } else if (name == "ease") {  // other options through --model
+      o.models.push_back({"ease", DefaultModelConfig(ModelFamily::kEase)});
+    } else if (name == "knn") {
+      o.models.push_back({"item-knn", DefaultModelConfig(ModelFamily::kItemKnn)});
+    } else {
+      return Status::InvalidArgument("--models: unknown model '" + name +
+                                     "' (explicit, implicit, ease, knn)");
+    }
   }
+  for (const std::string& spec : f.extra_models) {
+    RECO_ASSIGN_OR_RETURN(PipelineModel m, ParseModelSpec(spec));
+    o.models.push_back(std::move(m));
+  }
+  if (o.models.empty()) return Status::InvalidArgument("--models names no model");
   if (!f.data_path.empty()) {
     o.data_path = f.data_path;
   } else {
@@ -77,13 +129,12 @@ Status RunPipelineCommand(const PipelineFlags& f) {
 
 void AddPipelineCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<PipelineFlags>();
-  f->explicit_als.options = DefaultExplicitOptions();
-  f->implicit_als.options = DefaultImplicitOptions();
   CLI::App* cmd = app.add_subcommand(
       "pipeline",
       "The offline pipeline in one command: fetch (or load) a data set, split it,\n"
-      "train explicit and implicit ALS, evaluate both, save the models and write\n"
-      "report.json and a self-contained report.html with training curves.");
+      "fit each model (default: explicit and implicit ALS), evaluate them on the test\n"
+      "part, save the models and write report.json and a self-contained report.html\n"
+      "with training curves.");
   cmd->add_option("--data", f->data_path, "Interactions file (skips fetching --dataset)")
       ->check(CLI::ExistingFile)
       ->group("Data");
@@ -97,18 +148,24 @@ void AddPipelineCommand(CLI::App& app, int* exit_code) {
                   "Take the data set from this local copy instead of downloading it")
       ->group("Data");
   cmd->add_option("--out", f->out_dir, "Output directory (default out/<data set>)");
-  cmd->add_option("--models", f->models, "Which models: explicit, implicit, or both")
+  cmd->add_option("--models", f->models,
+                  "Comma-separated models with their flags' options: explicit (als), implicit "
+                  "(ials), ease, knn")
       ->capture_default_str();
+  cmd->add_option("--model", f->extra_models,
+                  "Another model, NAME={json}: the family's defaults with the object's keys "
+                  "replacing them, e.g. 'ials-nu={\"family\":\"ials\",\"nu\":1}'");
   cmd->add_option("-k,--k", f->k, "Ranking cut-off")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   AddSplitFlags(cmd, &f->split, /*with_method_none=*/false);
-  AddAlsFlags(cmd, &f->explicit_als, "explicit-", /*with_kind=*/false);
-  AddAlsFlags(cmd, &f->implicit_als, "implicit-", /*with_kind=*/false);
-  cmd->callback([f, exit_code] {
-    Status st = RunPipelineCommand(*f);
+  AddModelFlags(cmd, &f->explicit_als, "explicit-");
+  AddModelFlags(cmd, &f->implicit_als, "implicit-");
+  cmd->footer(ModelFlagsFooter());
+  cmd->callback([cmd, f, exit_code] {
+    Status st = RunPipelineCommand(*cmd, *f);
     if (!st.ok()) *exit_code = ReportError(st);
   });
 }

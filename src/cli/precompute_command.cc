@@ -24,13 +24,13 @@ struct PrecomputeFlags {
 
 Status RunPrecompute(PrecomputeFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
-  RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
+  RECO_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> loaded, LoadRecommender(f.model_path));
+  const Recommender& model = *loaded;
   RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix, LoadSeenItems(model, f.seen_path, "--seen", load));
   RECO_ASSIGN_OR_RETURN(auto store, RecommendationStore::Open(f.store_uri));
   f.options.activate = !f.no_activate;
   if (f.options.description.empty()) {
-    f.options.description = fmt::format("model={} kind={} factors={}", f.model_path,
-                                        ModelKindName(model.kind), model.factors());
+    f.options.description = fmt::format("model={} {}", f.model_path, DescribeModel(model));
   }
   RECO_ASSIGN_OR_RETURN(PrecomputeResult r,
                         PrecomputeToStore(model, seen_matrix, store.get(), f.options));
@@ -50,7 +50,7 @@ Status RunPrecomputeDistributed(PrecomputeFlags& f, int* rank) {
   if (world->rank() != 0) spdlog::set_level(spdlog::level::warn);
   f.options.activate = !f.no_activate;
   f.options.show_progress = f.options.show_progress && world->rank() == 0;
-  FactorModel model;
+  std::unique_ptr<Recommender> model;
   CsrMatrix seen_matrix;
   std::unique_ptr<RecommendationStore> store;
   Status opened = [&]() -> Status {
@@ -60,17 +60,16 @@ Status RunPrecomputeDistributed(PrecomputeFlags& f, int* rank) {
           f.store_uri);
     }
     RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
-    RECO_ASSIGN_OR_RETURN(model, LoadModel(f.model_path));
-    RECO_ASSIGN_OR_RETURN(seen_matrix, LoadSeenItems(model, f.seen_path, "--seen", load));
+    RECO_ASSIGN_OR_RETURN(model, LoadRecommender(f.model_path));
+    RECO_ASSIGN_OR_RETURN(seen_matrix, LoadSeenItems(*model, f.seen_path, "--seen", load));
     RECO_ASSIGN_OR_RETURN(store, RecommendationStore::Open(f.store_uri));
     return Status::Ok();
   }();
   RECO_RETURN_IF_ERROR(world->AllOk(opened));
   if (f.options.description.empty()) {
-    f.options.description = fmt::format("model={} kind={} factors={}", f.model_path,
-                                        ModelKindName(model.kind), model.factors());
+    f.options.description = fmt::format("model={} {}", f.model_path, DescribeModel(*model));
   }
-  RECO_ASSIGN_OR_RETURN(PrecomputeResult r, PrecomputeToStoreDistributed(*world, model, seen_matrix,
+  RECO_ASSIGN_OR_RETURN(PrecomputeResult r, PrecomputeToStoreDistributed(*world, *model, seen_matrix,
                                                                          store.get(), f.options));
   if (world->rank() == 0) {
     fmt::print(

@@ -25,7 +25,7 @@ struct RecommendFlags {
 // One external user id per line (a CSV's first column; a header line whose
 // first field is not a known user is skipped). A repeated id is listed once,
 // so the output never holds the same user's list twice.
-Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const FactorModel& model) {
+Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const Recommender& model) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return Status::InvalidArgument(path + ": is a directory, not a file of user ids");
@@ -41,7 +41,7 @@ Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const FactorMod
     if (!line.empty() && line.back() == '\r') line.pop_back();
     std::string id = line.substr(0, line.find_first_of(",\t"));
     if (id.empty()) continue;
-    auto u = model.users.Find(id);
+    auto u = model.users().Find(id);
     if (!u) {
       if (line_no > 1) ++unknown;
       continue;
@@ -56,7 +56,8 @@ Result<std::vector<uint32_t>> ReadUsers(const std::string& path, const FactorMod
 
 Status RunRecommend(const RecommendFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
-  RECO_ASSIGN_OR_RETURN(FactorModel model, LoadModel(f.model_path));
+  RECO_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> loaded, LoadRecommender(f.model_path));
+  const Recommender& model = *loaded;
   RECO_ASSIGN_OR_RETURN(CsrMatrix seen_matrix, LoadSeenItems(model, f.seen_path, "--seen", load));
   std::vector<uint32_t> users;
   if (f.users != "all") {

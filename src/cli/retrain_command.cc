@@ -15,7 +15,7 @@ namespace {
 struct RetrainFlags {
   RetrainOptions options;
   LoadFlags load;
-  AlsFlags als;
+  ModelFlags model;
 };
 
 std::string EvalSummary(const RetrainOptions& o, const RetrainReport& r) {
@@ -31,12 +31,10 @@ std::string EvalSummary(const RetrainOptions& o, const RetrainReport& r) {
                                100 * o.holdout, r.holdout_records);
 }
 
-Status RunRetrain(RetrainFlags& f) {
+Status RunRetrain(const CLI::App& cmd, RetrainFlags& f) {
   RetrainOptions& o = f.options;
   RECO_ASSIGN_OR_RETURN(o.load, ToLoadOptions(f.load));
-  const int threads = o.model.threads;
-  RECO_ASSIGN_OR_RETURN(o.model, ToAlsOptions(f.als));
-  o.model.threads = threads;
+  RECO_ASSIGN_OR_RETURN(o.model, ToModelConfig(cmd, f.model));
   RECO_ASSIGN_OR_RETURN(RetrainReport r, Retrain(o));
   const EventMergeReport& m = r.events;
   std::string outcome;
@@ -53,10 +51,10 @@ Status RunRetrain(RetrainFlags& f) {
         r.previously_active.empty() ? "none" : r.previously_active);
   }
   fmt::print(
-      "Retrained {} ALS ({} factors, {} iterations) on {} base records from {}{} = {} "
+      "Retrained {} on {} base records from {}{} = {} "
       "interactions of {} users x {} items (data hash {}). {}. Registered as version {} in {}; "
       "{} user lists precomputed into {} (namespace {}) in {:.2f}s. {} Total {:.2f}s.\n",
-      r.model_kind, r.factors, r.iterations, r.base_records, o.data_path,
+      r.model_description, r.base_records, o.data_path,
       o.events_dir.empty()
           ? ""
           : fmt::format(" plus {} events through seq {} ({} new pairs, {} updated{})", m.events,
@@ -74,7 +72,6 @@ Status RunRetrain(RetrainFlags& f) {
 
 void AddRetrainCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<RetrainFlags>();
-  f->als.options = DefaultExplicitOptions();
   CLI::App* cmd = app.add_subcommand(
       "retrain",
       "Train a new model version on base data plus the live events of the write-ahead\n"
@@ -122,16 +119,12 @@ void AddRetrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag_callback(
       "--no-activate", [f] { f->options.activate = false; },
       "Register and precompute, but keep the active version");
-  AddThreadsFlag(cmd, &f->options.model.threads);
+  AddThreadsFlag(cmd, &f->options.threads);
   AddLoadFlags(cmd, &f->load);
-  AddAlsFlags(cmd, &f->als, "", /*with_kind=*/true);
-  const AlsOptions imp = DefaultImplicitOptions();
-  cmd->footer(
-      fmt::format("With --implicit the defaults are factors {}, reg {}, alpha {}, cg-steps {}.",
-                  imp.factors, imp.regularization, imp.alpha, imp.cg_steps));
+  AddModelFlags(cmd, &f->model);
+  cmd->footer(ModelFlagsFooter());
   cmd->callback([cmd, f, exit_code] {
-    ApplyImplicitDefaults(*cmd, &f->als);
-    Status st = RunRetrain(*f);
+    Status st = RunRetrain(*cmd, *f);
     if (!st.ok()) *exit_code = ReportError(st);
   });
 }

@@ -10,6 +10,7 @@
 #include "reco/distributed.h"
 #include "reco/lifecycle.h"
 #include "reco/rec_store.h"
+#include "reco/time_format.h"
 #include "reco/training_data_hash.h"
 
 namespace reco::cli {
@@ -23,7 +24,7 @@ struct TrainFlags {
   int threads = 0;
   LoadFlags load;
   SplitFlags split;
-  AlsFlags als;
+  ModelFlags model;
   bool distributed = false;
 };
 
@@ -70,29 +71,30 @@ void PrintEval(const EvalResult& ev, uint32_t k) {
 
 // Records where the model came from and saves it.
 Status SaveTrained(const TrainFlags& f, TrainingRun& run) {
-  auto meta = nlohmann::json::parse(run.model.metadata_json);
+  auto meta = nlohmann::json::parse(run.model->metadata_json());
   // `reco recommend` reads the seen items from the training file, unless the
   // model was trained on a split of it (then only the training part counts).
   if (f.split.method == "none") {
     meta["train_path"] = std::filesystem::absolute(f.train_path).string();
   }
-  run.model.metadata_json = meta.dump();
-  RECO_RETURN_IF_ERROR(SaveModel(run.model, f.out));
-  fmt::print("model: {} ({} users, {} items, {} factors), trained in {:.2f}s\n", f.out,
-             run.model.num_users(), run.model.num_items(), run.model.factors(), run.seconds);
+  run.model->set_metadata_json(meta.dump());
+  RECO_RETURN_IF_ERROR(SaveRecommender(*run.model, f.out));
+  fmt::print("model: {} ({}; {} users, {} items), trained in {:.2f}s\n", f.out,
+             DescribeModel(*run.model), run.model->num_users(), run.model->num_items(),
+             run.seconds);
   return Status::Ok();
 }
 
-Status RunTrain(const TrainFlags& f) {
+Status RunTrain(const CLI::App& cmd, const TrainFlags& f) {
   RECO_ASSIGN_OR_RETURN(LoadOptions load, ToLoadOptions(f.load));
-  RECO_ASSIGN_OR_RETURN(AlsOptions als, ToAlsOptions(f.als));
-  als.threads = f.threads;
+  RECO_ASSIGN_OR_RETURN(ModelConfig config, ToModelConfig(cmd, f.model));
   RECO_ASSIGN_OR_RETURN(TrainData d, LoadTrainData(f, load));
   TrainEvalOptions to;
-  to.model = als;
+  to.model = config;
+  to.threads = f.threads;
   to.k = f.k;
   to.validation_curve = true;
-  to.label = als.implicit ? "implicit-als" : "explicit-als";
+  to.label = ModelFamilyName(config.family);
   RECO_ASSIGN_OR_RETURN(TrainEvalRun run,
                         TrainAndEvaluate(d.train, d.has_test ? &d.test : nullptr, to));
   if (run.eval) PrintEval(*run.eval, f.k);
@@ -101,7 +103,7 @@ Status RunTrain(const TrainFlags& f) {
 
 // Under mpirun: every rank loads the same file and trains its share of the
 // rows; rank 0 evaluates and writes the model. *rank receives this rank.
-Status RunTrainDistributed(const TrainFlags& f, int* rank) {
+Status RunTrainDistributed(const CLI::App& cmd, const TrainFlags& f, int* rank) {
   RECO_ASSIGN_OR_RETURN(std::unique_ptr<MpiWorld> world, MpiWorld::Init());
   *rank = world->rank();
   if (world->rank() != 0) spdlog::set_level(spdlog::level::warn);
@@ -111,13 +113,23 @@ Status RunTrainDistributed(const TrainFlags& f, int* rank) {
   }();
   RECO_RETURN_IF_ERROR(world->AllOk(loaded.status()));
   TrainData& d = *loaded;
-  Result<AlsOptions> parsed = ToAlsOptions(f.als);
+  Result<ModelConfig> parsed = ToModelConfig(cmd, f.model);
+  if (parsed.ok() && !IsFactorFamily(parsed->family)) {
+    parsed = Status::InvalidArgument(
+        "--distributed trains the ALS families (als, ials); fit --family " +
+        std::string(ModelFamilyName(parsed->family)) + " in one process");
+  }
   RECO_RETURN_IF_ERROR(world->AllOk(parsed.status()));
-  AlsOptions als = *parsed;
+  const ModelConfig config = *parsed;
+  AlsOptions als = config.als;
   als.threads = world->ThreadsPerRank(f.threads);
 
-  const CsrMatrix matrix =
+  // Implicit ALS trains on t(value), as FitRecommender does.
+  CsrMatrix matrix =
       CsrMatrix::FromInteractions(d.train.interactions, d.train.users.size(), d.train.items.size());
+  if (config.family == ModelFamily::kImplicitAls) {
+    for (float& v : matrix.values) v = config.values.Apply(v);
+  }
   nlohmann::json iterations = nlohmann::json::array();
   double train_seconds = 0;
   auto on_iteration = [&](const DistributedIterationStats& st) {
@@ -143,22 +155,22 @@ Status RunTrainDistributed(const TrainFlags& f, int* rank) {
   Status saved;
   if (world->rank() == 0) {
     TrainingRun run;
-    run.model = std::move(*model);
+    run.model = MakeAlsRecommender(std::move(*model), config.values);
     run.seconds = train_seconds;
-    nlohmann::json meta = {{"created_utc", NewVersionId()},
+    nlohmann::json meta = {{"created_utc", FormatUtcMillis(UnixMillisNow())},
                            {"train_data_hash", TrainingDataHash(d.train)},
                            {"train_records", d.train.interactions.size()},
-                           {"params", nlohmann::json::parse(AlsOptionsJson(als))},
+                           {"params", nlohmann::json::parse(config.ToJson())},
                            {"train_seconds", train_seconds},
                            {"distributed",
                             {{"ranks", world->size()},
                              {"threads_per_rank", als.threads},
                              {"iterations", iterations}}}};
-    run.model.metadata_json = meta.dump();
+    run.model->set_metadata_json(meta.dump());
     saved = [&]() -> Status {
       if (d.has_test) {
-        RECO_ASSIGN_OR_RETURN(EvalResult ev,
-                              EvaluateAndRecord(&run.model, d.train, d.test, f.k, als.threads));
+        RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateAndRecord(run.model.get(), d.train, d.test,
+                                                               f.k, als.threads));
         PrintEval(ev, f.k);
       }
       return SaveTrained(f, run);
@@ -171,10 +183,10 @@ Status RunTrainDistributed(const TrainFlags& f, int* rank) {
 
 void AddTrainCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<TrainFlags>();
-  f->als.options = DefaultExplicitOptions();
   CLI::App* cmd = app.add_subcommand(
       "train",
-      "Train an ALS model (explicit ratings, or --implicit feedback) and save it.\n"
+      "Fit a model (--family als, ials, ease or knn) and save it. It refuses to save a\n"
+      "model with a non-finite weight (exit 1).\n"
       "Validation: --test FILE, or --split to hold out part of --train; metrics are\n"
       "printed per iteration and at the end.");
   cmd->add_option("--train", f->train_path, "Training interactions file")
@@ -189,11 +201,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   AddSplitFlags(cmd, &f->split, /*with_method_none=*/true);
-  AddAlsFlags(cmd, &f->als, "", /*with_kind=*/true);
-  const AlsOptions imp = DefaultImplicitOptions();
-  cmd->footer(
-      fmt::format("With --implicit the defaults are factors {}, reg {}, alpha {}, cg-steps {}.",
-                  imp.factors, imp.regularization, imp.alpha, imp.cg_steps));
+  AddModelFlags(cmd, &f->model);
+  cmd->footer(ModelFlagsFooter());
   cmd->add_flag("--distributed", f->distributed,
                 "Train across the processes of an MPI job: run as\n"
                 "`mpirun -np P reco train --distributed ...`. Every process reads --train;\n"
@@ -204,15 +213,14 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
                 "among its processes. Per-iteration time and bytes exchanged are logged\n"
                 "and recorded in the model's metadata (\"distributed\").");
   cmd->callback([cmd, f, exit_code] {
-    ApplyImplicitDefaults(*cmd, &f->als);
     if (f->distributed) {
       int rank = 0;
-      Status st = RunTrainDistributed(*f, &rank);
+      Status st = RunTrainDistributed(*cmd, *f, &rank);
       // Every rank has the same error (AllOk); one message is enough.
       if (!st.ok()) *exit_code = rank == 0 ? ReportError(st) : 1;
       return;
     }
-    Status st = RunTrain(*f);
+    Status st = RunTrain(*cmd, *f);
     if (!st.ok()) *exit_code = ReportError(st);
   });
 }

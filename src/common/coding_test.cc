@@ -72,12 +72,16 @@ TEST(CodingTest, VarintKnownAnswers) {
 
 TEST(CodingTest, VarintRejectsTruncationAndOverflow) {
   uint32_t v = 7;
-  ByteReader truncated(Bytes({0x80, 0x80}));
+  // ByteReader is a view: each buffer must outlive its reader.
+  const std::string truncated_bytes = Bytes({0x80, 0x80});
+  ByteReader truncated(truncated_bytes);
   EXPECT_FALSE(truncated.ReadVarint32(&v));
   EXPECT_EQ(truncated.position(), 0u);  // nothing consumed
-  ByteReader over_32_bits(Bytes({0xff, 0xff, 0xff, 0xff, 0x1f}));
+  const std::string over_32_bits_bytes = Bytes({0xff, 0xff, 0xff, 0xff, 0x1f});
+  ByteReader over_32_bits(over_32_bits_bytes);
   EXPECT_FALSE(over_32_bits.ReadVarint32(&v));
-  ByteReader six_bytes(Bytes({0x80, 0x80, 0x80, 0x80, 0x80, 0x00}));
+  const std::string six_bytes_bytes = Bytes({0x80, 0x80, 0x80, 0x80, 0x80, 0x00});
+  ByteReader six_bytes(six_bytes_bytes);
   EXPECT_FALSE(six_bytes.ReadVarint32(&v));
   EXPECT_EQ(v, 7u);
 }

@@ -46,5 +46,14 @@ TEST(ResultTest, ValueAndErrorPropagation) {
   EXPECT_FALSE(Check(0).ok());
 }
 
+TEST(ResultTest, WithContextPrefixesOnlyErrors) {
+  auto bad = Doubled(-1).WithContext("--count");
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "--count: not positive: -1");
+  auto good = Doubled(2).WithContext("--count");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 4);
+}
+
 }  // namespace
 }  // namespace reco

@@ -304,7 +304,7 @@ Result<FactorModel> TrainAlsDistributed(const MpiWorld& world, const CsrMatrix& 
 // ---- Precompute ------------------------------------------------------------------
 
 Result<PrecomputeResult> PrecomputeToStoreDistributed(const MpiWorld& world,
-                                                      const FactorModel& model,
+                                                      const Recommender& model,
                                                       const CsrMatrix& seen,
                                                       RecommendationStore* store,
                                                       const PrecomputeOptions& options) {

@@ -260,8 +260,10 @@ TEST_F(MpiEndToEndTest, TrainingEqualsSingleProcessInEveryMode) {
     std::string log;
     const std::string single = std::string(mode.name) + "-single.rcfm";
     ASSERT_TRUE(Shell(Reco(TrainArgs(mode, single)), &log)) << log;
-    auto expected = LoadModel((dir_ / single).string());
-    ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+    auto expected_model = LoadRecommender((dir_ / single).string());
+    ASSERT_TRUE(expected_model.ok()) << expected_model.status().ToString();
+    const FactorModel* expected = (*expected_model)->factor_model();
+    ASSERT_NE(expected, nullptr);
     // Non-trivial factors, so that agreement means something.
     ASSERT_GT(expected->item_factors.cwiseAbs().maxCoeff(), 0.05f);
     for (int ranks : {1, 2, 3}) {
@@ -270,15 +272,17 @@ TEST_F(MpiEndToEndTest, TrainingEqualsSingleProcessInEveryMode) {
       std::vector<std::string> args = TrainArgs(mode, out);
       args.push_back("--distributed");
       ASSERT_TRUE(Shell(MpiRun(ranks, args), &log)) << log;
-      auto got = LoadModel((dir_ / out).string());
-      ASSERT_TRUE(got.ok()) << got.status().ToString() << "\n" << log;
+      auto got_model = LoadRecommender((dir_ / out).string());
+      ASSERT_TRUE(got_model.ok()) << got_model.status().ToString() << "\n" << log;
+      const FactorModel* got = (*got_model)->factor_model();
+      ASSERT_NE(got, nullptr);
       const double worst = WorstRelativeDiff(*got, *expected);
       RecordProperty(std::string(mode.name) + "_np" + std::to_string(ranks) + "_worst_rel_diff",
                      FormatDouble(worst));
       EXPECT_LE(worst, 1e-4);
       // The model records how it was trained.
-      EXPECT_NE(got->metadata_json.find("\"ranks\":" + std::to_string(ranks)), std::string::npos)
-          << got->metadata_json;
+      const std::string& meta = (*got_model)->metadata_json();
+      EXPECT_NE(meta.find("\"ranks\":" + std::to_string(ranks)), std::string::npos) << meta;
     }
   }
 }
@@ -287,8 +291,9 @@ TEST_F(MpiEndToEndTest, PrecomputeWritesTheSingleProcessLists) {
   WriteData("ratings.csv");
   std::string log;
   ASSERT_TRUE(Shell(Reco(TrainArgs(kModes[0], "m.rcfm")), &log)) << log;
-  auto model = LoadModel((dir_ / "m.rcfm").string());
-  ASSERT_TRUE(model.ok());
+  auto loaded = LoadRecommender((dir_ / "m.rcfm").string());
+  ASSERT_TRUE(loaded.ok());
+  const Recommender* model = loaded->get();
   const std::vector<std::string> common = {"precompute", "-m",          "m.rcfm", "--k",
                                            "5",          "--similar-k", "4",      "--popular-k",
                                            "7",          "--threads",   "1"};
@@ -325,13 +330,13 @@ TEST_F(MpiEndToEndTest, PrecomputeWritesTheSingleProcessLists) {
         EXPECT_EQ(a[p].score, b[p].score) << what << " " << id << " position " << p;
       }
     };
-    for (const std::string& user : model->users.externals()) {
+    for (const std::string& user : model->users().externals()) {
       ASSERT_TRUE((*single)->GetUserRecsAt("s1", user, &a).ok()) << user;
       ASSERT_TRUE((*dist)->GetUserRecsAt("d1", user, &b).ok()) << user;
       ASSERT_EQ(a.size(), 5u);
       same("user", user);
     }
-    for (const std::string& item : model->items.externals()) {
+    for (const std::string& item : model->items().externals()) {
       ASSERT_TRUE((*single)->GetSimilarItemsAt("s1", item, &a).ok()) << item;
       ASSERT_TRUE((*dist)->GetSimilarItemsAt("d1", item, &b).ok()) << item;
       same("similar", item);

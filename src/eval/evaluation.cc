@@ -21,17 +21,17 @@ Dataset SubsetDataset(const Dataset& source, const std::vector<Interaction>& rec
   return out;
 }
 
-MappedRecords MapToModel(const FactorModel& model, const Dataset& data) {
+MappedRecords MapToModel(const Recommender& model, const Dataset& data) {
   MappedRecords out;
   out.records.reserve(data.interactions.size());
   // Resolve each distinct ID once rather than once per record.
   constexpr uint32_t kUnknown = UINT32_MAX;
   std::vector<uint32_t> user_map(data.users.size()), item_map(data.items.size());
   for (uint32_t u = 0; u < data.users.size(); ++u) {
-    user_map[u] = model.users.Find(data.users.External(u)).value_or(kUnknown);
+    user_map[u] = model.users().Find(data.users.External(u)).value_or(kUnknown);
   }
   for (uint32_t i = 0; i < data.items.size(); ++i) {
-    item_map[i] = model.items.Find(data.items.External(i)).value_or(kUnknown);
+    item_map[i] = model.items().Find(data.items.External(i)).value_or(kUnknown);
   }
   for (const Interaction& r : data.interactions) {
     uint32_t u = user_map[r.user], i = item_map[r.item];
@@ -46,37 +46,20 @@ MappedRecords MapToModel(const FactorModel& model, const Dataset& data) {
   return out;
 }
 
-Result<RankedLists> RecommendUnseen(const FactorModel& model, const CsrMatrix& seen,
+Result<RankedLists> RecommendUnseen(const Recommender& model, const CsrMatrix& seen,
                                     const std::vector<uint32_t>& users, uint32_t k, int threads) {
   if (seen.rows != model.num_users() || seen.cols != model.num_items()) {
     return Status::InvalidArgument(
         fmt::format("seen-items matrix is {}x{} but the model has {} users and {} items", seen.rows,
                     seen.cols, model.num_users(), model.num_items()));
   }
-  TopKOptions opts;
-  opts.k = k;
-  opts.threads = threads;
-  opts.exclude = &seen;
-  if (model.item_bias.size() != 0) {
-    opts.item_bias = {model.item_bias.data(), static_cast<size_t>(model.item_bias.size())};
-  }
-  FactorView u{model.user_factors.data(), model.num_users(), model.factors()};
-  FactorView i{model.item_factors.data(), model.num_items(), model.factors()};
-  RECO_ASSIGN_OR_RETURN(RankedLists lists, TopKItems(u, i, users, opts));
-  // TopKItems ranks by x.y + item bias; report the full predicted score.
-  if (model.has_biases() && !lists.scores.empty()) {
-    for (uint32_t r = 0; r < lists.rows(); ++r) {
-      uint32_t user = users.empty() ? r : users[r];
-      float offset = model.global_bias + model.user_bias[user];
-      for (uint64_t p = lists.indptr[r]; p < lists.indptr[r + 1]; ++p) lists.scores[p] += offset;
-    }
-  }
-  return lists;
+  return model.RecommendUsers(users, seen, &seen, k, threads);
 }
 
-Result<EvalResult> EvaluateModel(const FactorModel& model, const CsrMatrix& train,
+Result<EvalResult> EvaluateModel(const Recommender& model, const CsrMatrix& train,
                                  const Dataset& test, const EvalOptions& options) {
   if (test.interactions.empty()) return Status::InvalidArgument("test set is empty");
+  const bool rating_metrics = options.rating_metrics && model.predicts_ratings();
   EvalResult result;
   result.test_records = test.interactions.size();
 
@@ -86,23 +69,27 @@ Result<EvalResult> EvaluateModel(const FactorModel& model, const CsrMatrix& trai
   IdMap extra_users, extra_items;
   std::vector<Interaction> truth_records;
   truth_records.reserve(test.interactions.size());
-  std::vector<float> truth_values, predictions;
+  std::vector<float> truth_values;
+  std::vector<uint32_t> predict_users, predict_items;
   for (const Interaction& r : test.interactions) {
     const std::string& ue = test.users.External(r.user);
     const std::string& ie = test.items.External(r.item);
-    auto mu = model.users.Find(ue);
-    auto mi = model.items.Find(ie);
+    auto mu = model.users().Find(ue);
+    auto mi = model.items().Find(ie);
     uint32_t u = mu ? *mu : nu + extra_users.GetOrAdd(ue);
     uint32_t i = mi ? *mi : ni + extra_items.GetOrAdd(ie);
     truth_records.push_back({u, i, r.value, r.timestamp});
     if (!mu || !mi) {
       ++result.cold_test_records;
-    } else if (options.rating_metrics) {
+    } else if (rating_metrics) {
       truth_values.push_back(r.value);
-      predictions.push_back(model.Predict(u, i));
+      predict_users.push_back(u);
+      predict_items.push_back(i);
     }
   }
-  if (options.rating_metrics && !truth_values.empty()) {
+  if (rating_metrics && !truth_values.empty()) {
+    std::vector<float> predictions(truth_values.size());
+    RECO_RETURN_IF_ERROR(model.PredictRatings(predict_users, predict_items, predictions));
     RECO_ASSIGN_OR_RETURN(result.rating, ComputeRatingMetrics(truth_values, predictions));
     result.has_rating_metrics = true;
   }
@@ -119,19 +106,19 @@ Result<EvalResult> EvaluateModel(const FactorModel& model, const CsrMatrix& trai
   return result;
 }
 
-Status WriteRecommendationsCsv(const std::string& path, const FactorModel& model,
+Status WriteRecommendationsCsv(const std::string& path, const Recommender& model,
                                const std::vector<uint32_t>& users, const RankedLists& lists) {
   std::string tmp = path + ".tmp";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) return Status::IOError(fmt::format("{}: cannot create: {}", tmp, std::strerror(errno)));
   std::string buf = "user_id,item_id,score,rank\n";
   for (uint32_t r = 0; r < lists.rows(); ++r) {
-    const std::string& user = model.users.External(users.empty() ? r : users[r]);
+    const std::string& user = model.users().External(users.empty() ? r : users[r]);
     auto items = lists.Items(r);
     auto scores = lists.Scores(r);
     for (size_t p = 0; p < items.size(); ++p) {
       fmt::format_to(std::back_inserter(buf), "{},{},{:.6g},{}\n", user,
-                     model.items.External(items[p]), scores.empty() ? 0.f : scores[p], p + 1);
+                     model.items().External(items[p]), scores.empty() ? 0.f : scores[p], p + 1);
     }
     if (buf.size() > (1 << 20)) {
       if (std::fwrite(buf.data(), 1, buf.size(), f.get()) != buf.size()) {

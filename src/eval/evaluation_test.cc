@@ -42,7 +42,7 @@ TEST(EvaluationTest, SubsetAndMapUseExternalIds) {
 
   FactorModel m = TinyModel();
   Dataset other = MakeData({{"u2", "c", 4}, {"ghost", "a", 1}, {"u1", "zzz", 2}});
-  MappedRecords mapped = MapToModel(m, other);
+  MappedRecords mapped = MapToModel(*MakeAlsRecommender(m), other);
   ASSERT_EQ(mapped.records.size(), 1u);
   EXPECT_EQ(mapped.records[0].user, 1u);
   EXPECT_EQ(mapped.records[0].item, 2u);
@@ -65,7 +65,7 @@ TEST(EvaluationTest, HandComputedMetrics) {
   EvalOptions opts;
   opts.k = 2;
   opts.threads = 1;
-  auto r = EvaluateModel(m, seen, test, opts);
+  auto r = EvaluateModel(*MakeAlsRecommender(m), seen, test, opts);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->test_records, 3u);
   EXPECT_EQ(r->cold_test_records, 1u);
@@ -90,7 +90,7 @@ TEST(EvaluationTest, RecommendUnseenAddsBiasesToScores) {
   m.item_bias.resize(3);
   m.item_bias << 0, 0, 10;  // c jumps to the top for u1: 1 + 10 > 3
   CsrMatrix seen = CsrMatrix::FromInteractions({}, 2, 3);
-  auto lists = RecommendUnseen(m, seen, {0}, 2, 1);
+  auto lists = RecommendUnseen(*MakeAlsRecommender(m), seen, {0}, 2, 1);
   ASSERT_TRUE(lists.ok());
   ASSERT_EQ(lists->RowLength(0), 2u);
   EXPECT_EQ(lists->Items(0)[0], 2u);
@@ -103,7 +103,7 @@ TEST(EvaluationTest, RecommendUnseenAddsBiasesToScores) {
 TEST(EvaluationTest, RejectsMismatchedSeenMatrix) {
   FactorModel m = TinyModel();
   CsrMatrix wrong = CsrMatrix::FromInteractions({}, 5, 3);
-  auto lists = RecommendUnseen(m, wrong, {}, 2, 1);
+  auto lists = RecommendUnseen(*MakeAlsRecommender(m), wrong, {}, 2, 1);
   ASSERT_FALSE(lists.ok());
   EXPECT_NE(lists.status().message().find("5x3"), std::string::npos);
 }

@@ -154,12 +154,13 @@ TEST_P(FoldingCrossCheckTest, RetrainRowsEqualLiveEngineRows) {
   po.threads = 1;
   po.version = "v1";
   po.show_progress = false;
-  ASSERT_TRUE(PrecomputeToStore(model, matrix, store->get(), po).ok());
+  const auto recommender = MakeAlsRecommender(model);
+  ASSERT_TRUE(PrecomputeToStore(*recommender, matrix, store->get(), po).ok());
   auto registry = ModelRegistry::Open(dir_ + "/registry");
   ASSERT_TRUE(registry.ok());
   RegisterOptions ro;
   ro.version = "v1";
-  ASSERT_TRUE((*registry)->Register(model, matrix, ro).ok());
+  ASSERT_TRUE((*registry)->Register(*recommender, matrix, ro).ok());
   ASSERT_TRUE((*registry)->RecordActivation("v1").ok());
   auto log = EventLog::Open(dir_ + "/wal");
   ASSERT_TRUE(log.ok());

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "reco/lifecycle.h"
+#include "reco/file_util.h"
 #include "reco/progress.h"
+#include "reco/time_format.h"
 #include "reco/training_data_hash.h"
 
 namespace reco {
@@ -26,31 +28,8 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string UtcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // JSON numbers cannot be NaN; unmeasured values become null.
 nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
-
-Status WriteFile(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::IOError(tmp + ": cannot create");
-    out << content;
-    if (!out.flush()) return Status::IOError(tmp + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IOError(path + ": rename failed: " + ec.message());
-  return Status::Ok();
-}
 
 std::string Fixed(double v, int digits = 4) {
   return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "-";
@@ -58,96 +37,106 @@ std::string Fixed(double v, int digits = 4) {
 
 }  // namespace
 
-std::string AlsOptionsJson(const AlsOptions& o) {
-  nlohmann::json j = {{"kind", o.implicit ? "implicit" : "explicit"},
-                      {"factors", o.factors},
-                      {"iterations", o.iterations},
-                      {"regularization", o.regularization},
-                      {"seed", o.seed},
-                      {"init_scale", o.init_scale}};
-  if (o.implicit) {
-    j["alpha"] = o.alpha;
-    j["solver"] = ImplicitSolverName(o.implicit_solver);
-    j["cg_steps"] = o.cg_steps;
-  } else {
-    j["biases"] = o.use_biases;
-  }
-  return j.dump();
-}
-
-Result<TrainingRun> TrainWithProgress(const Dataset& train, const AlsOptions& options,
+Result<TrainingRun> TrainWithProgress(const Dataset& train, const ModelConfig& config, int threads,
                                       const Dataset* validation, uint32_t k,
                                       const std::string& label) {
-  CsrMatrix matrix =
+  const CsrMatrix matrix =
       CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
+  std::vector<int64_t> timestamps;
+  if (train.has_timestamps) {
+    // Parallel to matrix.values: FromInteractions orders by (user, item).
+    std::vector<const Interaction*> sorted;
+    sorted.reserve(train.interactions.size());
+    for (const Interaction& r : train.interactions) sorted.push_back(&r);
+    std::sort(sorted.begin(), sorted.end(), [](const Interaction* a, const Interaction* b) {
+      return a->user != b->user ? a->user < b->user : a->item < b->item;
+    });
+    timestamps.reserve(sorted.size());
+    for (const Interaction* r : sorted) timestamps.push_back(r->timestamp);
+  }
   TrainingRun run;
-  ProgressBar bar(label, options.iterations);
+  const bool iterative = IsFactorFamily(config.family);
+  ProgressBar bar(label, iterative ? config.als.iterations : 1);
   double train_seconds = 0;
-  Status callback_status;
-  auto on_iteration = [&](const IterationStats& st, const FactorModel& model) {
-    train_seconds += st.seconds;
-    CurvePoint p{st.iteration, st.loss, st.rmse, train_seconds, kNaN, kNaN, kNaN};
-    if (validation != nullptr && callback_status.ok()) {
+  FitContext context;
+  context.threads = threads;
+  context.progress = [&](const FitProgress& p) {
+    train_seconds += p.seconds;
+    run.curve.push_back({p.step, p.loss, p.train_rmse, train_seconds, kNaN, kNaN, kNaN});
+    bar.Update(p.step, p.status);
+  };
+  if (validation != nullptr && iterative) {
+    context.on_iteration = [&](uint32_t, const Recommender& current) -> Status {
       EvalOptions eo;
       eo.k = k;
-      eo.threads = options.threads;
-      eo.rating_metrics = !options.implicit;
-      auto ev = EvaluateModel(model, matrix, *validation, eo);
-      if (ev.ok()) {
-        if (ev->has_rating_metrics) p.test_rmse = ev->rating.rmse;
-        p.test_precision = ev->ranking.precision_at_k;
-        p.test_ndcg = ev->ranking.ndcg_at_k;
-      } else {
-        callback_status = ev.status();
-      }
-    }
-    run.curve.push_back(p);
-    std::string status = fmt::format("loss {:.4f}", st.loss);
-    if (std::isfinite(st.rmse)) status += fmt::format("  train rmse {:.4f}", st.rmse);
-    if (std::isfinite(p.test_rmse)) status += fmt::format("  test rmse {:.4f}", p.test_rmse);
-    if (std::isfinite(p.test_ndcg)) {
-      status +=
-          fmt::format("  test p@{} {:.4f} ndcg@{} {:.4f}", k, p.test_precision, k, p.test_ndcg);
-    }
-    bar.Update(st.iteration, status);
-  };
-  RECO_ASSIGN_OR_RETURN(run.model,
-                        TrainAls(matrix, train.users, train.items, options, on_iteration));
-  RECO_RETURN_IF_ERROR(callback_status);
+      eo.threads = threads;
+      RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateModel(current, matrix, *validation, eo));
+      CurvePoint& p = run.curve.back();
+      if (ev.has_rating_metrics) p.test_rmse = ev.rating.rmse;
+      p.test_precision = ev.ranking.precision_at_k;
+      p.test_ndcg = ev.ranking.ndcg_at_k;
+      std::string status = fmt::format("loss {:.4f}", p.loss);
+      if (std::isfinite(p.train_rmse)) status += fmt::format("  train rmse {:.4f}", p.train_rmse);
+      if (std::isfinite(p.test_rmse)) status += fmt::format("  test rmse {:.4f}", p.test_rmse);
+      status += fmt::format("  test p@{} {:.4f} ndcg@{} {:.4f}", k, p.test_precision, k,
+                            p.test_ndcg);
+      bar.Update(p.iteration, status);
+      return Status::Ok();
+    };
+  }
+  const auto start = Clock::now();
+  FitData data{&matrix, &train.users, &train.items, timestamps};
+  RECO_ASSIGN_OR_RETURN(run.model, FitRecommender(config, data, context));
+  if (!iterative) {
+    train_seconds = SecondsSince(start);
+    bar.Update(1);
+  }
   bar.Finish();
   run.seconds = train_seconds;
-  nlohmann::json meta = {{"created_utc", UtcNow()},
+  nlohmann::json meta = {{"created_utc", FormatUtcMillis(UnixMillisNow())},
                          {"train_data_hash", TrainingDataHash(train)},
                          {"train_records", train.interactions.size()},
-                         {"params", nlohmann::json::parse(AlsOptionsJson(options))},
+                         {"params", nlohmann::json::parse(config.ToJson())},
                          {"train_seconds", train_seconds}};
-  run.model.metadata_json = meta.dump();
+  run.model->set_metadata_json(meta.dump());
   return run;
 }
 
-AlsOptions DefaultExplicitOptions() {
-  AlsOptions o;
-  o.implicit = false;
-  o.factors = 50;
-  o.iterations = 15;
-  o.regularization = 0.1f;
-  o.use_biases = true;
-  return o;
-}
-
-AlsOptions DefaultImplicitOptions() {
-  AlsOptions o;
-  o.implicit = true;
-  o.factors = 64;
-  o.iterations = 15;
-  // Strong regularisation wins on ml-100k (precision@10 0.27 at lambda 1, 0.41
-  // at 50; bench/tune_ml100k.sh): with ~80 ratings per user, large lambda
-  // keeps rare items from dominating the ranking.
-  o.regularization = 50.0f;
-  o.alpha = 3.0f;
-  o.implicit_solver = ImplicitSolver::kConjugateGradient;
-  o.cg_steps = 3;
-  return o;
+ModelConfig DefaultModelConfig(ModelFamily family) {
+  ModelConfig c;
+  c.family = family;
+  AlsOptions& o = c.als;
+  switch (family) {
+    case ModelFamily::kExplicitAls:
+      o.implicit = false;
+      o.factors = 50;
+      o.iterations = 15;
+      o.regularization = 0.1f;
+      o.use_biases = true;
+      break;
+    case ModelFamily::kImplicitAls:
+      o.implicit = true;
+      o.factors = 64;
+      o.iterations = 15;
+      // Strong regularisation wins on ml-100k (precision@10 0.27 at lambda 1,
+      // 0.41 at 50): with ~80 ratings per user, large lambda keeps rare items
+      // from dominating the ranking.
+      o.regularization = 50.0f;
+      o.alpha = 3.0f;
+      o.implicit_solver = ImplicitSolver::kConjugateGradient;
+      o.cg_steps = 3;
+      break;
+    case ModelFamily::kEase:
+      c.values.transform = ValueTransform::kBinary;
+      c.ease.lambda = 500.0f;  // Steck 2019's value for ML-20M
+      break;
+    case ModelFamily::kItemKnn:
+      c.values.transform = ValueTransform::kBinary;
+      c.knn.similarity = KnnSimilarity::kCosine;
+      c.knn.neighbors = 100;
+      break;
+  }
+  return c;
 }
 
 std::string EvalJson(const EvalResult& e, uint32_t k) {
@@ -203,33 +192,31 @@ Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
     RECO_RETURN_IF_ERROR(WriteInteractions(options.out_dir + "/test.csv", test, test.interactions));
   }
 
-  std::vector<std::pair<std::string, AlsOptions>> jobs;
-  if (options.run_explicit) jobs.emplace_back("explicit-als", options.explicit_als);
-  if (options.run_implicit) jobs.emplace_back("implicit-als", options.implicit_als);
-  for (auto& [name, als] : jobs) {
+  for (const PipelineModel& job : options.models) {
     ModelRun run;
-    run.name = name;
-    run.params = als;
+    run.name = job.name;
+    run.config = job.config;
     TrainEvalOptions to;
-    to.model = als;
+    to.model = job.config;
+    to.threads = options.threads;
     to.k = options.k;
     to.validation_curve = true;
-    to.label = name;
+    to.label = job.name;
     RECO_ASSIGN_OR_RETURN(TrainEvalRun trained, TrainAndEvaluate(train, &test, to));
     run.training = std::move(trained.training);
     run.eval = *trained.eval;
-    auto meta = nlohmann::json::parse(run.training.model.metadata_json);
+    auto meta = nlohmann::json::parse(run.training.model->metadata_json());
     meta["train_path"] = std::filesystem::absolute(options.out_dir + "/train.csv").string();
-    run.training.model.metadata_json = meta.dump();
-    run.model_path = options.out_dir + "/" + name + ".model";
-    RECO_RETURN_IF_ERROR(SaveModel(run.training.model, run.model_path));
+    run.training.model->set_metadata_json(meta.dump());
+    run.model_path = options.out_dir + "/" + job.name + ".model";
+    RECO_RETURN_IF_ERROR(SaveRecommender(*run.training.model, run.model_path));
     result.runs.push_back(std::move(run));
   }
   result.total_seconds = SecondsSince(start);
 
-  RECO_RETURN_IF_ERROR(WriteFile(options.out_dir + "/report.json", PipelineJson(result, options)));
+  RECO_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/report.json", PipelineJson(result, options)));
   RECO_RETURN_IF_ERROR(
-      WriteFile(options.out_dir + "/report.html", RenderHtmlReport(PipelineHtml(result, options))));
+      WriteFileAtomically(options.out_dir + "/report.html", RenderHtmlReport(PipelineHtml(result, options))));
   return result;
 }
 
@@ -265,8 +252,8 @@ std::string PipelineJson(const PipelineResult& r, const PipelineOptions& o) {
                        {"test_ndcg_at_k", Num(p.test_ndcg)}});
     }
     j["models"].push_back({{"name", run.name},
-                           {"params", nlohmann::json::parse(AlsOptionsJson(run.params))},
-                           {"threads", run.params.threads},
+                           {"params", nlohmann::json::parse(run.config.ToJson())},
+                           {"threads", o.threads},
                            {"train_seconds", run.training.seconds},
                            {"model_path", run.model_path},
                            {"eval", nlohmann::json::parse(EvalJson(run.eval, o.k))},
@@ -283,7 +270,7 @@ HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
       "{} — {} records, {} users, {} items — {} split {:.0f}/{:.0f}, seed {} "
       "— k = {} — generated {}",
       r.data_path, r.load.records_loaded, r.users, r.items, SplitMethodName(o.split.method),
-      o.split.train_ratio * 100, (1 - o.split.train_ratio) * 100, o.split.seed, o.k, UtcNow());
+      o.split.train_ratio * 100, (1 - o.split.train_ratio) * 100, o.split.seed, o.k, FormatUtcMillis(UnixMillisNow()));
   ReportTable metrics{"Metrics", {"model"}, {}};
   for (const char* m : {"RMSE", "MAE", "R²", "explained var.", "precision@k", "recall@k", "NDCG@k",
                         "MAP@k", "catalog cov.", "distributional cov.", "train s"}) {
@@ -301,7 +288,7 @@ HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
   }
   h.tables.push_back(metrics);
   ReportTable params{"Hyper-parameters", {"model", "parameters"}, {}};
-  for (const ModelRun& run : r.runs) params.rows.push_back({run.name, AlsOptionsJson(run.params)});
+  for (const ModelRun& run : r.runs) params.rows.push_back({run.name, run.config.ToJson()});
   h.tables.push_back(params);
   ReportTable data{"Data", {"quantity", "value"}, {}};
   data.rows = {{"records loaded", std::to_string(r.load.records_loaded)},
@@ -328,7 +315,7 @@ HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
       ndcg.x.push_back(x), ndcg.y.push_back(p.test_ndcg);
     }
     loss.series.push_back(lossS);
-    if (run.params.implicit) {
+    if (run.config.family != ModelFamily::kExplicitAls) {
       quality.series = {prec, ndcg};
     } else {
       quality.series = {trainRmse, testRmse};

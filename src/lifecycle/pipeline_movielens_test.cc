@@ -24,8 +24,6 @@ TEST(PipelineMovieLensTest, MeetsBenchmarkTargetsOnMl100k) {
   o.split.train_ratio = 0.75;
   o.split.seed = 42;
   o.k = 10;
-  o.explicit_als = DefaultExplicitOptions();
-  o.implicit_als = DefaultImplicitOptions();
   o.out_dir = ::testing::TempDir() + "/reco_pipeline_ml100k";
   auto r = RunPipeline(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -46,7 +44,7 @@ TEST(PipelineMovieLensTest, MeetsBenchmarkTargetsOnMl100k) {
   }
   std::ifstream in(o.out_dir + "/report.json");
   auto j = nlohmann::json::parse(in);
-  EXPECT_EQ(j["models"][1]["curve"].size(), o.implicit_als.iterations);
+  EXPECT_EQ(j["models"][1]["curve"].size(), o.models[1].config.als.iterations);
   EXPECT_NEAR(j["models"][0]["eval"]["rating"]["rmse"].get<double>(), ex.rating.rmse, 1e-12);
   std::filesystem::remove_all(o.out_dir);
 }
@@ -58,13 +56,12 @@ TEST(PipelineMovieLensTest, SameSeedSameMetrics) {
   if (!std::filesystem::exists(data)) GTEST_SKIP() << data << " not present";
   PipelineOptions o;
   o.data_path = data;
-  o.run_implicit = false;
-  o.explicit_als = DefaultExplicitOptions();
-  o.explicit_als.iterations = 3;
+  o.models = {{"explicit-als", DefaultModelConfig(ModelFamily::kExplicitAls)}};
+  o.models[0].config.als.iterations = 3;
   o.write_split_files = false;
   o.out_dir = ::testing::TempDir() + "/reco_pipeline_repro";
   auto a = RunPipeline(o);
-  o.explicit_als.threads = 1;
+  o.threads = 1;
   auto b = RunPipeline(o);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->runs[0].eval.rating.rmse, b->runs[0].eval.rating.rmse);

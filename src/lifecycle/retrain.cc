@@ -65,6 +65,23 @@ Result<HoldoutSplit> SplitHoldout(const Dataset& data, const RetrainOptions& o) 
 
 }  // namespace
 
+std::string DescribeModel(const Recommender& model) {
+  const ModelConfig& c = model.config();
+  switch (c.family) {
+    case ModelFamily::kExplicitAls:
+    case ModelFamily::kImplicitAls:
+      return fmt::format("{} ALS ({} factors, {} iterations)",
+                         c.family == ModelFamily::kExplicitAls ? "explicit" : "implicit",
+                         c.als.factors, c.als.iterations);
+    case ModelFamily::kEase:
+      return fmt::format("EASE (lambda {})", c.ease.lambda);
+    case ModelFamily::kItemKnn:
+      return fmt::format("item-kNN ({}, {} neighbours)", KnnSimilarityName(c.knn.similarity),
+                         c.knn.neighbors);
+  }
+  return ModelFamilyName(c.family);
+}
+
 Result<RetrainReport> Retrain(const RetrainOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   RetrainReport report;
@@ -81,7 +98,7 @@ Result<RetrainReport> Retrain(const RetrainOptions& o) {
   std::string description = o.data_path;
   if (!o.events_dir.empty()) {
     RECO_RETURN_IF_ERROR(
-        MergeLoggedEvents(o.events_dir, FoldRuleFor(!o.model.implicit), &data, &report.events)
+        MergeLoggedEvents(o.events_dir, FoldRuleFor(o.model.family == ModelFamily::kExplicitAls), &data, &report.events)
             .WithContext("replaying events from " + o.events_dir));
     const EventMergeReport& m = report.events;
     spdlog::info(
@@ -101,15 +118,14 @@ Result<RetrainReport> Retrain(const RetrainOptions& o) {
   report.holdout_records = split.holdout.interactions.size();
   TrainEvalOptions to;
   to.model = o.model;
+  to.threads = o.threads;
   to.k = o.k;
-  to.label = o.model.implicit ? "implicit-als" : "explicit-als";
+  to.label = ModelFamilyName(o.model.family);
   const bool measured = !split.holdout.interactions.empty();
   RECO_ASSIGN_OR_RETURN(TrainEvalRun run,
                         TrainAndEvaluate(split.fit, measured ? &split.holdout : nullptr, to));
-  FactorModel& model = run.training.model;
-  report.model_kind = ModelKindName(model.kind);
-  report.factors = model.factors();
-  report.iterations = o.model.iterations;
+  Recommender& model = *run.training.model;
+  report.model_description = DescribeModel(model);
 
   json metrics = json::object();
   if (run.eval) {
@@ -121,12 +137,12 @@ Result<RetrainReport> Retrain(const RetrainOptions& o) {
                           {"train_records", report.fit_records},
                           {"test_records", report.holdout_records}};
   }
-  json model_meta = json::parse(model.metadata_json);
+  json model_meta = json::parse(model.metadata_json());
   model_meta["registry_version"] = report.version;
   model_meta["data_description"] = description;
   model_meta["events_through_seq"] = report.events.last_seq;
   model_meta["eval"] = metrics;
-  model.metadata_json = model_meta.dump();
+  model.set_metadata_json(model_meta.dump());
 
   RegisterOptions ro;
   ro.version = report.version;
@@ -140,10 +156,10 @@ Result<RetrainReport> Retrain(const RetrainOptions& o) {
   po.k = o.k;
   po.similar_k = o.similar_k;
   po.popular_k = o.popular_k;
-  po.threads = o.model.threads;
+  po.threads = o.threads;
   po.version = registered;
-  po.description = fmt::format("registry {} version {}: {} ALS, {} factors", o.registry_dir,
-                               registered, report.model_kind, report.factors);
+  po.description = fmt::format("registry {} version {}: {}", o.registry_dir, registered,
+                               report.model_description);
   po.activate = false;
   RECO_ASSIGN_OR_RETURN(PrecomputeResult pre, PrecomputeToStore(model, matrix, store.get(), po));
   report.user_lists = pre.meta.user_lists;

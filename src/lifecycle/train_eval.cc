@@ -23,18 +23,17 @@ Result<Dataset> LoadDataset(const std::string& path, const LoadOptions& options)
   return ds;
 }
 
-Result<EvalResult> EvaluateAndRecord(FactorModel* model, const Dataset& train, const Dataset& test,
+Result<EvalResult> EvaluateAndRecord(Recommender* model, const Dataset& train, const Dataset& test,
                                      uint32_t k, int threads) {
   const CsrMatrix seen =
       CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
   EvalOptions eo;
   eo.k = k;
   eo.threads = threads;
-  eo.rating_metrics = model->kind == ModelKind::kExplicit;
   RECO_ASSIGN_OR_RETURN(EvalResult eval, EvaluateModel(*model, seen, test, eo));
-  nlohmann::json meta = nlohmann::json::parse(model->metadata_json);
+  nlohmann::json meta = nlohmann::json::parse(model->metadata_json());
   meta["eval"] = nlohmann::json::parse(EvalJson(eval, k));
-  model->metadata_json = meta.dump();
+  model->set_metadata_json(meta.dump());
   return eval;
 }
 
@@ -42,11 +41,11 @@ Result<TrainEvalRun> TrainAndEvaluate(const Dataset& train, const Dataset* test,
                                       const TrainEvalOptions& options) {
   TrainEvalRun run;
   const Dataset* curve_data = options.validation_curve ? test : nullptr;
-  RECO_ASSIGN_OR_RETURN(
-      run.training, TrainWithProgress(train, options.model, curve_data, options.k, options.label));
+  RECO_ASSIGN_OR_RETURN(run.training, TrainWithProgress(train, options.model, options.threads,
+                                                        curve_data, options.k, options.label));
   if (test != nullptr) {
-    RECO_ASSIGN_OR_RETURN(run.eval, EvaluateAndRecord(&run.training.model, train, *test, options.k,
-                                                      options.model.threads));
+    RECO_ASSIGN_OR_RETURN(run.eval, EvaluateAndRecord(run.training.model.get(), train, *test,
+                                                      options.k, options.threads));
   }
   return run;
 }

@@ -299,6 +299,9 @@ Result<std::unique_ptr<Recommender>> FitAls(const ModelConfig& config, const Fit
       char text[64];
       std::snprintf(text, sizeof(text), "loss %.6g", stats.loss);
       p.status = text;
+      p.loss = stats.loss;
+      p.train_rmse = stats.rmse;
+      p.seconds = stats.seconds;
       context.progress(p);
     }
     if (context.on_iteration) {

@@ -34,7 +34,7 @@ Status WriteLists(const RankedLists& lists, const IdMap& items, OwnerFn owner, P
 
 }  // namespace
 
-Status WriteUserLists(const FactorModel& model, const CsrMatrix& seen, uint32_t begin, uint32_t end,
+Status WriteUserLists(const Recommender& model, const CsrMatrix& seen, uint32_t begin, uint32_t end,
                       const PrecomputeOptions& options, int threads, const char* progress_label,
                       VersionWriter* writer) {
   const uint32_t block = std::max<uint32_t>(1, options.users_per_block);
@@ -48,7 +48,7 @@ Status WriteUserLists(const FactorModel& model, const CsrMatrix& seen, uint32_t 
     std::iota(ids.begin(), ids.end(), b);
     RECO_ASSIGN_OR_RETURN(RankedLists lists, RecommendUnseen(model, seen, ids, options.k, threads));
     RECO_RETURN_IF_ERROR(WriteLists(
-        lists, model.items, [&](uint32_t r) { return model.users.External(ids[r]); },
+        lists, model.items(), [&](uint32_t r) { return model.users().External(ids[r]); },
         [&](const std::string& id, const std::vector<RecItem>& l) {
           return writer->PutUserRecs(id, l);
         },
@@ -59,17 +59,13 @@ Status WriteUserLists(const FactorModel& model, const CsrMatrix& seen, uint32_t 
   return Status::Ok();
 }
 
-Status WriteItemLists(const FactorModel& model, const CsrMatrix& seen,
+Status WriteItemLists(const Recommender& model, const CsrMatrix& seen,
                       const PrecomputeOptions& options, int threads, VersionWriter* writer) {
   std::vector<RecItem> scratch;
   if (options.similar_k > 0 && model.num_items() > 1) {
-    TopKOptions so;
-    so.k = options.similar_k;
-    so.threads = threads;
-    FactorView items{model.item_factors.data(), model.num_items(), model.factors()};
-    RECO_ASSIGN_OR_RETURN(RankedLists similar, SimilarItems(items, {}, so));
+    RECO_ASSIGN_OR_RETURN(RankedLists similar, model.SimilarItems({}, options.similar_k, threads));
     RECO_RETURN_IF_ERROR(WriteLists(
-        similar, model.items, [&](uint32_t r) { return model.items.External(r); },
+        similar, model.items(), [&](uint32_t r) { return model.items().External(r); },
         [&](const std::string& id, const std::vector<RecItem>& l) {
           return writer->PutSimilarItems(id, l);
         },
@@ -87,12 +83,12 @@ Status WriteItemLists(const FactorModel& model, const CsrMatrix& seen,
                     });
   scratch.clear();
   for (uint32_t p = 0; p < popular_k; ++p) {
-    scratch.push_back({model.items.External(order[p]), static_cast<float>(counts[order[p]])});
+    scratch.push_back({model.items().External(order[p]), static_cast<float>(counts[order[p]])});
   }
   return writer->PutPopular(scratch);
 }
 
-Result<PrecomputeResult> PrecomputeToStore(const FactorModel& model, const CsrMatrix& seen,
+Result<PrecomputeResult> PrecomputeToStore(const Recommender& model, const CsrMatrix& seen,
                                            RecommendationStore* store,
                                            const PrecomputeOptions& options) {
   if (options.k == 0) return Status::InvalidArgument("k must be at least 1");

@@ -35,7 +35,7 @@ TEST(PrecomputeTest, WritesUserSimilarAndPopularLists) {
   opts.popular_k = 3;
   opts.version = "v1";
   opts.show_progress = false;
-  auto r = PrecomputeToStore(m, seen, store->get(), opts);
+  auto r = PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->meta.user_lists, 2u);
   EXPECT_EQ(r->meta.item_lists, 3u);

@@ -39,9 +39,8 @@
 
 #include "latency_histogram.h"
 #include "reco/event_folding.h"
-#include "reco/fold_in.h"
+#include "reco/recommender.h"
 #include "reco/realtime.h"
-#include "reco/topk.h"
 
 namespace reco {
 namespace {
@@ -64,16 +63,16 @@ struct LiveModel {
       : version(std::move(registered.version)),
         events_through_seq(registered.events_through_seq),
         model(std::move(registered.model)),
-        interactions(std::move(registered.interactions)),
-        fold_in(model) {}
+        interactions(std::move(registered.interactions)) {}
 
-  FoldRule fold_rule() const { return FoldRuleFor(model.kind == ModelKind::kExplicit); }
+  FoldRule fold_rule() const {
+    return FoldRuleFor(model->family() == ModelFamily::kExplicitAls);
+  }
 
   std::string version;
   uint64_t events_through_seq;
-  FactorModel model;
+  std::shared_ptr<const Recommender> model;  // any family
   CsrMatrix interactions;  // num_users x num_items, what the model was trained on
-  FoldIn fold_in;          // borrows `model`, so declared after it
 };
 
 // One item of a user's live history: the events on it since the model's
@@ -98,7 +97,7 @@ Applied ApplyEvent(LiveState& state, uint64_t seq, const Event& event) {
   if (state.model == nullptr) return Applied::kNoModel;
   const LiveModel& live = *state.model;
   if (seq <= live.events_through_seq) return Applied::kAlreadyTrained;
-  std::optional<uint32_t> item = live.model.items.Find(event.item_id);
+  std::optional<uint32_t> item = live.model->items().Find(event.item_id);
   if (!item) return Applied::kUnknownItem;
   const FoldRule rule = live.fold_rule();
   if (!EventFolds(rule, event)) return Applied::kWithoutValue;
@@ -122,7 +121,7 @@ void MergedRow(const LiveModel& live, std::string_view user_id, const LiveHistor
   values->clear();
   std::span<const uint32_t> train_items;
   std::span<const float> train_values;
-  if (std::optional<uint32_t> u = live.model.users.Find(user_id)) {
+  if (std::optional<uint32_t> u = live.model->users().Find(user_id)) {
     const CsrMatrix& m = live.interactions;
     const uint64_t b = m.indptr[*u], e = m.indptr[*u + 1];
     train_items = {m.indices.data() + b, static_cast<size_t>(e - b)};
@@ -146,6 +145,18 @@ void MergedRow(const LiveModel& live, std::string_view user_id, const LiveHistor
       ++h;
     }
   }
+}
+
+// Whether `model` can score row r of `rows` on its own.
+bool RowScores(const Recommender& model, const CsrMatrix& rows, uint32_t r) {
+  CsrMatrix one;
+  one.rows = 1;
+  one.cols = rows.cols;
+  one.indptr = {0, rows.indptr[r + 1] - rows.indptr[r]};
+  one.indices.assign(rows.indices.begin() + rows.indptr[r], rows.indices.begin() + rows.indptr[r + 1]);
+  one.values.assign(rows.values.begin() + rows.indptr[r], rows.values.begin() + rows.indptr[r + 1]);
+  uint32_t failed = 0;
+  return model.RecommendHistories(one, nullptr, 1, 1, &failed).ok() && failed == 0;
 }
 
 // Blocks Accepts while an activation switches models. Writer-preferring:
@@ -608,17 +619,16 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
                                           std::span<const std::string> users,
                                           std::span<const int64_t> enqueued_ns) {
   const LiveModel& live = *live_state.model;
-  const FactorModel& model = live.model;
-  const uint32_t f = model.factors();
+  const Recommender& model = *live.model;
 
-  // Solve every user's vector; their merged rows double as the exclusion
-  // matrix (training + live items are "seen").
-  std::vector<float> factors(users.size() * f);
-  std::vector<float> user_bias(users.size(), 0.0f);
-  std::vector<uint32_t> solved;  // batch positions that solved, in order
-  CsrMatrix seen;
-  seen.cols = model.num_items();
-  seen.indptr.push_back(0);
+  // Every user's merged row (training + live events); the model scores the
+  // rows (fold-in for factor models, rescoring for item-item ones) and never
+  // returns a row's own items, ranked as precompute ranks.
+  CsrMatrix rows;
+  rows.rows = static_cast<uint32_t>(users.size());
+  rows.cols = model.num_items();
+  rows.indptr.reserve(users.size() + 1);
+  rows.indptr.push_back(0);
   std::vector<uint32_t> items;
   std::vector<float> values;
   for (size_t i = 0; i < users.size(); ++i) {
@@ -629,53 +639,42 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
       MergedRow(live, users[i], it == live_state.histories.end() ? kNone : it->second, &items,
                 &values);
     }
-    const uint32_t row = static_cast<uint32_t>(solved.size());
-    Status st =
-        live.fold_in.SolveUser(items, values, factors.data() + size_t{row} * f, &user_bias[row]);
-    if (!st.ok()) {
+    rows.indices.insert(rows.indices.end(), items.begin(), items.end());
+    rows.values.insert(rows.values.end(), values.begin(), values.end());
+    rows.indptr.push_back(rows.indices.size());
+  }
+  uint32_t failed = 0;
+  Result<RankedLists> ranked =
+      model.RecommendHistories(rows, nullptr, options.k, /*threads=*/1, &failed);
+  if (!ranked.ok()) {
+    refresh_failures.fetch_add(users.size(), std::memory_order_relaxed);
+    return ranked.status().WithContext("real-time refresh on version " + live.version);
+  }
+  // A row that could not be scored came back empty; find which (rare: the
+  // values are bounded where they enter) so their old lists are kept.
+  std::vector<uint32_t> solved;  // batch positions that were scored, in order
+  for (uint32_t r = 0; r < rows.rows; ++r) {
+    if (failed > 0 && ranked->RowLength(r) == 0 && !RowScores(model, rows, r)) {
       refresh_failures.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("real-time refresh of user '{}' on version {}: {}", users[i], live.version,
-                   st.ToString());
+      spdlog::warn("real-time refresh of user '{}' on version {}: the row cannot be scored",
+                   users[r], live.version);
       continue;
     }
-    solved.push_back(static_cast<uint32_t>(i));
-    seen.indices.insert(seen.indices.end(), items.begin(), items.end());
-    seen.values.insert(seen.values.end(), values.begin(), values.end());
-    seen.indptr.push_back(seen.indices.size());
-  }
-  if (solved.empty()) return Status::Ok();
-  seen.rows = static_cast<uint32_t>(solved.size());
-
-  // Ranked exactly as precompute ranks (RecommendUnseen): x.y + item bias by
-  // TopKItems, then the global and user bias added to the reported score.
-  TopKOptions topk;
-  topk.k = options.k;
-  topk.threads = 1;  // refreshers are the parallelism
-  topk.exclude = &seen;
-  if (model.item_bias.size() != 0) {
-    topk.item_bias = {model.item_bias.data(), static_cast<size_t>(model.item_bias.size())};
-  }
-  FactorView user_view{factors.data(), seen.rows, f};
-  FactorView item_view{model.item_factors.data(), model.num_items(), f};
-  Result<RankedLists> ranked = TopKItems(user_view, item_view, {}, topk);
-  if (!ranked.ok()) {
-    refresh_failures.fetch_add(solved.size(), std::memory_order_relaxed);
-    return ranked.status().WithContext("real-time refresh on version " + live.version);
+    solved.push_back(r);
   }
 
   std::vector<RecItem> rec_items;
   rec_items.reserve(ranked->items.size());
   std::vector<UserRecs> lists;
   lists.reserve(solved.size());
-  for (uint32_t r = 0; r < ranked->rows(); ++r) {
-    const float offset = model.has_biases() ? model.global_bias + user_bias[r] : 0.0f;
+  for (uint32_t r : solved) {
     auto ids = ranked->Items(r);
     auto scores = ranked->Scores(r);
     const size_t begin = rec_items.size();
     for (size_t p = 0; p < ids.size(); ++p) {
-      rec_items.push_back({model.items.External(ids[p]), scores[p] + offset});
+      rec_items.push_back({model.items().External(ids[p]), scores[p]});
     }
-    lists.push_back({users[solved[r]], std::span<const RecItem>(rec_items).subspan(begin)});
+    lists.push_back({users[r], std::span<const RecItem>(rec_items).subspan(begin)});
   }
   Status st;
   if (options.flush_interval.count() > 0) {
@@ -694,7 +693,7 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
   refresh_batches.fetch_add(1, std::memory_order_relaxed);
   if (!enqueued_ns.empty()) {
     const int64_t now = NowNs();
-    for (uint32_t i : solved) latency.Record(static_cast<double>(now - enqueued_ns[i]) / 1e3);
+    for (uint32_t r : solved) latency.Record(static_cast<double>(now - enqueued_ns[r]) / 1e3);
   }
   return Status::Ok();
 }
@@ -706,21 +705,33 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
   Result<RegisteredModel> loaded = models->Load(version);
   if (!loaded.ok()) return loaded.status().WithContext(context);
   RegisteredModel registered = std::move(loaded).value();
-  if (registered.interactions.rows != registered.model.num_users() ||
-      registered.interactions.cols != registered.model.num_items()) {
+  if (registered.model == nullptr ||
+      registered.interactions.rows != registered.model->num_users() ||
+      registered.interactions.cols != registered.model->num_items()) {
     return Status::Corruption(fmt::format(
         "model version {}: interactions are {}x{} but the model has {} users and {} items", version,
-        registered.interactions.rows, registered.interactions.cols, registered.model.num_users(),
-        registered.model.num_items()));
+        registered.interactions.rows, registered.interactions.cols,
+        registered.model ? registered.model->num_users() : 0,
+        registered.model ? registered.model->num_items() : 0));
   }
   auto next = std::make_shared<LiveState>();
   next->model = std::make_shared<const LiveModel>(std::move(registered));
   const LiveModel& live = *next->model;
   {
-    // An unusable model (bad shapes, implicit with biases) fails every solve.
-    std::vector<float> probe(live.fold_in.factors());
+    // A model with a non-finite weight is never served; an unusable one
+    // (implicit ALS with biases, say) fails every row, the empty one too.
+    RECO_RETURN_IF_ERROR(live.model->CheckFinite().WithContext(context));
+    CsrMatrix empty_row;
+    empty_row.rows = 1;
+    empty_row.cols = live.model->num_items();
+    empty_row.indptr = {0, 0};
+    uint32_t failed = 0;
     RECO_RETURN_IF_ERROR(
-        live.fold_in.SolveUser({}, {}, probe.data(), nullptr).WithContext(context));
+        live.model->RecommendHistories(empty_row, nullptr, 1, 1, &failed).status().WithContext(
+            context));
+    if (failed > 0) {
+      return Status::FailedPrecondition(context + ": the model cannot score a user's row");
+    }
   }
   Result<VersionMeta> meta = store->GetVersionMeta(version);
   if (!meta.ok()) {
@@ -892,7 +903,7 @@ std::vector<std::pair<std::string, float>> RealtimeEngine::UserRow(std::string_v
   std::vector<std::pair<std::string, float>> row;
   row.reserve(items.size());
   for (size_t p = 0; p < items.size(); ++p) {
-    row.emplace_back(live.model.items.External(items[p]), values[p]);
+    row.emplace_back(live.model->items().External(items[p]), values[p]);
   }
   return row;
 }

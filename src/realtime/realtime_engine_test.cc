@@ -107,7 +107,7 @@ class MemoryModelSource : public ModelSource {
            uint64_t events_through_seq = 0) {
     RegisteredModel r;
     r.version = version;
-    r.model = std::move(model);
+    r.model = MakeAlsRecommender(std::move(model));
     r.interactions = std::move(interactions);
     r.events_through_seq = events_through_seq;
     models_[version] = std::move(r);
@@ -167,7 +167,7 @@ class RealtimeTest : public ::testing::Test {
     o.version = version;
     o.activate = activate;
     o.show_progress = false;
-    auto r = PrecomputeToStore(model, seen, store_.get(), o);
+    auto r = PrecomputeToStore(*MakeAlsRecommender(model), seen, store_.get(), o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 
@@ -785,7 +785,7 @@ class RealtimeRegistryTest : public RealtimeTest {
   void RegisterAndPublish(const std::string& version, const FactorModel& model) {
     RegisterOptions o;
     o.version = version;
-    auto v = registry_->Register(model, TinyRatings(), o);
+    auto v = registry_->Register(*MakeAlsRecommender(model), TinyRatings(), o);
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     Publish(version, model, TinyRatings(), false);
   }

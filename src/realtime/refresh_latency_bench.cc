@@ -58,7 +58,7 @@ int Run(int argc, char** argv) {
   std::uniform_real_distribution<float> unit(-0.3f, 0.3f);
   RegisteredModel reg;
   reg.version = "bench";
-  FactorModel& m = reg.model;
+  FactorModel m;
   m.params.factors = factors;
   m.params.regularization = 0.1f;
   for (uint32_t u = 0; u < users; ++u) m.users.GetOrAdd(std::to_string(u));
@@ -72,6 +72,7 @@ int Run(int argc, char** argv) {
     for (uint32_t i = u % 17; i < items; i += 17) records.push_back({u, i, float(1 + i % 5), 0});
   }
   reg.interactions = CsrMatrix::FromInteractions(records, users, items);
+  reg.model = MakeAlsRecommender(std::move(m));
 
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / fmt::format("refresh_latency_bench_{}", ::getpid());
@@ -89,7 +90,7 @@ int Run(int argc, char** argv) {
   po.version = "bench";
   po.similar_k = 0;
   po.show_progress = false;
-  if (auto r = PrecomputeToStore(reg.model, reg.interactions, store->get(), po); !r.ok()) {
+  if (auto r = PrecomputeToStore(*reg.model, reg.interactions, store->get(), po); !r.ok()) {
     fmt::print(stderr, "{}\n", r.status().ToString());
     cleanup();
     return 1;

@@ -67,19 +67,24 @@ std::string IsoUtc(int64_t unix_ms) {
 }
 
 // Floats as their shortest decimal form (0.1, not 0.10000000149011612).
-json FloatJson(float v) { return std::stod(fmt::format("{}", v)); }
 
-json ParamsJson(const AlsOptions& o) {
-  return {{"factors", o.factors},
-          {"iterations", o.iterations},
-          {"regularization", FloatJson(o.regularization)},
-          {"alpha", FloatJson(o.alpha)},
-          {"implicit", o.implicit},
-          {"use_biases", o.use_biases},
-          {"implicit_solver", ImplicitSolverName(o.implicit_solver)},
-          {"cg_steps", o.cg_steps},
-          {"seed", o.seed},
-          {"init_scale", FloatJson(o.init_scale)}};
+// "explicit" / "implicit" for the ALS families (what versions have always
+// recorded), the family name for the others.
+std::string ModelKindLabel(const Recommender& model) {
+  if (const FactorModel* f = model.factor_model()) return ModelKindName(f->kind);
+  return ModelFamilyName(model.family());
+}
+
+// meta.json's "shape": what Load checks the files against.
+json ShapeJson(const Recommender& model, const CsrMatrix& interactions) {
+  json shape = {{"users", model.num_users()},
+                {"items", model.num_items()},
+                {"interactions", interactions.nnz()}};
+  if (const FactorModel* f = model.factor_model()) {
+    shape["factors"] = f->factors();
+    shape["biases"] = f->has_biases();
+  }
+  return shape;
 }
 
 std::string ErrnoText(int err) { return std::strerror(err); }
@@ -274,13 +279,13 @@ Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(const std::string& di
   return std::unique_ptr<ModelRegistry>(new ModelRegistry(std::move(impl)));
 }
 
-Result<std::string> ModelRegistry::Register(const FactorModel& model, const CsrMatrix& interactions,
+Result<std::string> ModelRegistry::Register(const Recommender& model, const CsrMatrix& interactions,
                                             const RegisterOptions& options) {
   const bool generated_id = options.version.empty();
   const std::string base_id = generated_id ? NewVersionId() : options.version;
   std::string version = base_id;
   RECO_RETURN_IF_ERROR(ValidateRegistryVersion(version));
-  RECO_RETURN_IF_ERROR(model.Validate().WithContext("cannot register model"));
+  RECO_RETURN_IF_ERROR(model.CheckFinite().WithContext("cannot register model"));
   Status csr = registry_internal::CheckCsr(interactions);
   if (!csr.ok()) return csr.WithContext("cannot register model: interactions");
   if (interactions.rows != model.num_users() || interactions.cols != model.num_items()) {
@@ -293,7 +298,7 @@ Result<std::string> ModelRegistry::Register(const FactorModel& model, const CsrM
     return Status::InvalidArgument("cannot register model: metrics_json is not a JSON object");
   }
   const std::string data_hash = options.data_hash.empty()
-                                    ? TrainingDataHash(interactions, model.users, model.items)
+                                    ? TrainingDataHash(interactions, model.users(), model.items())
                                     : options.data_hash;
   const int64_t created = UnixMsNow();
 
@@ -306,7 +311,7 @@ Result<std::string> ModelRegistry::Register(const FactorModel& model, const CsrM
   }
   auto publish = [&]() -> Status {
     const std::string model_path = tmp + "/" + kModelFile;
-    RECO_RETURN_IF_ERROR(SaveModel(model, model_path));
+    RECO_RETURN_IF_ERROR(SaveRecommender(model, model_path));
     RECO_ASSIGN_OR_RETURN(std::string model_bytes, ReadFileBytes(model_path));
     const std::string csr_bytes = registry_internal::EncodeInteractions(interactions);
     RECO_RETURN_IF_ERROR(WriteFileSynced(tmp + "/" + kInteractionsFile, csr_bytes));
@@ -315,14 +320,10 @@ Result<std::string> ModelRegistry::Register(const FactorModel& model, const CsrM
                  {"version", version},
                  {"created_unix_ms", created},
                  {"created_utc", IsoUtc(created)},
-                 {"kind", ModelKindName(model.kind)},
-                 {"params", ParamsJson(model.params)},
-                 {"shape",
-                  {{"users", model.num_users()},
-                   {"items", model.num_items()},
-                   {"factors", model.factors()},
-                   {"interactions", interactions.nnz()},
-                   {"biases", model.has_biases()}}},
+                 {"kind", ModelKindLabel(model)},
+                 {"family", ModelFamilyName(model.family())},
+                 {"params", json::parse(model.config().ToJson())},
+                 {"shape", ShapeJson(model, interactions)},
                  {"data",
                   {{"description", options.data_description},
                    {"hash", data_hash},
@@ -411,7 +412,7 @@ Result<RegisteredModel> ModelRegistry::Load(std::string_view version) const {
   out.version = std::string(version);
 
   const std::string model_path = dir + "/" + kModelFile;
-  Result<FactorModel> model = LoadModel(model_path);
+  Result<std::unique_ptr<Recommender>> model = LoadRecommender(model_path);
   if (!model.ok()) {
     // A version whose model file vanished is damaged, not unknown.
     if (model.status().code() == Status::Code::kNotFound) {
@@ -419,7 +420,7 @@ Result<RegisteredModel> ModelRegistry::Load(std::string_view version) const {
     }
     return model.status();
   }
-  out.model = std::move(model).value();
+  out.model = std::shared_ptr<const Recommender>(std::move(model).value());
   RECO_ASSIGN_OR_RETURN(std::string model_bytes, ReadFileBytes(model_path));
   RECO_RETURN_IF_ERROR(CheckFileEntry(meta, kModelFile, model_path, model_bytes));
 
@@ -436,17 +437,15 @@ Result<RegisteredModel> ModelRegistry::Load(std::string_view version) const {
   RECO_RETURN_IF_ERROR(CheckFileEntry(meta, kInteractionsFile, csr_path, *csr_bytes));
   out.interactions = std::move(csr).value();
 
-  if (out.interactions.rows != out.model.num_users() ||
-      out.interactions.cols != out.model.num_items()) {
+  if (out.interactions.rows != out.model->num_users() ||
+      out.interactions.cols != out.model->num_items()) {
     return Status::Corruption(
         fmt::format("{}: {} x {} interactions, but {} has {} users and {} items", csr_path,
-                    out.interactions.rows, out.interactions.cols, model_path, out.model.num_users(),
-                    out.model.num_items()));
+                    out.interactions.rows, out.interactions.cols, model_path,
+                    out.model->num_users(), out.model->num_items()));
   }
   const json& shape = meta.contains("shape") ? meta["shape"] : json();
-  if (!shape.is_object() || shape.value("users", json()) != out.model.num_users() ||
-      shape.value("items", json()) != out.model.num_items() ||
-      shape.value("factors", json()) != out.model.factors()) {
+  if (!shape.is_object() || shape != ShapeJson(*out.model, out.interactions)) {
     return Status::Corruption(dir + "/" + kMetaFile + ": \"shape\" disagrees with " + model_path);
   }
   if (meta.contains("events_through_seq") && meta["events_through_seq"].is_number_unsigned()) {

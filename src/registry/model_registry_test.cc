@@ -92,7 +92,7 @@ class RegistryTest : public ::testing::Test {
     o.data_description = "tiny";
     o.events_through_seq = 7;
     o.metrics_json = R"({"rmse": 0.5})";
-    auto v = registry_->Register(TinyModel(scale), TinyInteractions(), o);
+    auto v = registry_->Register(*MakeAlsRecommender(TinyModel(scale)), TinyInteractions(), o);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? *v : "";
   }
@@ -212,11 +212,11 @@ TEST_F(RegistryTest, RegisterThenLoadGivesTheSameModel) {
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   const FactorModel want = TinyModel();
   EXPECT_EQ(loaded->version, "v1");
-  EXPECT_EQ(loaded->model.user_factors, want.user_factors);
-  EXPECT_EQ(loaded->model.item_factors, want.item_factors);
-  EXPECT_EQ(loaded->model.users.externals(), want.users.externals());
-  EXPECT_EQ(loaded->model.items.externals(), want.items.externals());
-  EXPECT_EQ(loaded->model.params.regularization, 0.1f);
+  EXPECT_EQ(loaded->model->factor_model()->user_factors, want.user_factors);
+  EXPECT_EQ(loaded->model->factor_model()->item_factors, want.item_factors);
+  EXPECT_EQ(loaded->model->factor_model()->users.externals(), want.users.externals());
+  EXPECT_EQ(loaded->model->factor_model()->items.externals(), want.items.externals());
+  EXPECT_EQ(loaded->model->factor_model()->params.regularization, 0.1f);
   EXPECT_EQ(loaded->interactions.indices, TinyInteractions().indices);
   EXPECT_EQ(loaded->interactions.values, TinyInteractions().values);
   EXPECT_EQ(loaded->events_through_seq, 7u);
@@ -252,16 +252,16 @@ TEST_F(RegistryTest, ListIsOldestFirstAndMarksTheActiveVersion) {
 
 TEST_F(RegistryTest, GeneratedIdsAreUniqueAndRegisteringAnIdTwiceFails) {
   RegisterOptions o;
-  auto a = registry_->Register(TinyModel(), TinyInteractions(), o);
-  auto b = registry_->Register(TinyModel(), TinyInteractions(), o);
+  auto a = registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o);
+  auto b = registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(*a, *b);
   RegisterTiny("v1");
   o.version = "v1";
-  auto again = registry_->Register(TinyModel(2.0f), TinyInteractions(), o);
+  auto again = registry_->Register(*MakeAlsRecommender(TinyModel(2.0f)), TinyInteractions(), o);
   EXPECT_EQ(again.status().code(), Status::Code::kFailedPrecondition);
   // The first v1 is untouched, and no temporary directory is left behind.
-  EXPECT_EQ(registry_->Load("v1")->model.user_factors(0, 0), 1.0f);
+  EXPECT_EQ(registry_->Load("v1")->model->factor_model()->user_factors(0, 0), 1.0f);
   EXPECT_TRUE(fs::is_empty(root_ / "reg" / "tmp"));
 }
 
@@ -270,17 +270,17 @@ TEST_F(RegistryTest, RegisterRejectsBadInput) {
   o.version = "v1";
   CsrMatrix wrong_shape = TinyInteractions();
   wrong_shape.cols = 4;
-  auto r = registry_->Register(TinyModel(), wrong_shape, o);
+  auto r = registry_->Register(*MakeAlsRecommender(TinyModel()), wrong_shape, o);
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("2 x 4"));
   o.metrics_json = "[1]";
-  EXPECT_EQ(registry_->Register(TinyModel(), TinyInteractions(), o).status().code(),
+  EXPECT_EQ(registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o).status().code(),
             Status::Code::kInvalidArgument);
   o.metrics_json = "{}";
   for (const char* bad : {"..", ".hidden", "a/b", ""}) {
     o.version = bad;
     if (o.version.empty()) continue;  // empty means "generate one"
-    EXPECT_EQ(registry_->Register(TinyModel(), TinyInteractions(), o).status().code(),
+    EXPECT_EQ(registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o).status().code(),
               Status::Code::kInvalidArgument)
         << bad;
   }
@@ -434,7 +434,7 @@ TEST_F(RegistryTest, ActivateModelVersionChecksEverythingFirst) {
   RegisteredModel loaded;
   ASSERT_TRUE(ActivateModelVersion(registry_.get(), store.get(), "A", &loaded).ok());
   EXPECT_EQ(loaded.version, "A");
-  EXPECT_EQ(loaded.model.num_items(), 3u);
+  EXPECT_EQ(loaded.model->num_items(), 3u);
   EXPECT_EQ(*store->RefreshActiveVersion(), "A");
   EXPECT_EQ(*registry_->ActiveVersion(), "A");
   const std::string log_before = ReadAll(root_ / "reg" / "activations.log");

@@ -65,7 +65,7 @@ TEST(RedisClusterStoreTest, PrecomputeAndServeThroughTheCluster) {
   options.threads = 1;
   options.version = "v1";
   options.show_progress = false;
-  auto result = PrecomputeToStore(model, seen, store->get(), options);
+  auto result = PrecomputeToStore(*MakeAlsRecommender(model), seen, store->get(), options);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->meta.user_lists, static_cast<uint64_t>(kUsers));
 
