@@ -158,16 +158,20 @@ constexpr const char* kMl100k = "ml-100k/u.data";
 constexpr const char* kMl1m = "ml-1m/ratings.dat";
 
 void BM_TrainExplicit(benchmark::State& state) {
-  TrainCase(state, kMl100k, "explicit", reco::DefaultModelConfig(reco::ModelFamily::kExplicitAls).als);
+  TrainCase(state, kMl100k, "explicit",
+            reco::DefaultModelConfig(reco::ModelFamily::kExplicitAls).als);
 }
 void BM_TrainImplicit(benchmark::State& state) {
-  TrainCase(state, kMl100k, "implicit", reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als);
+  TrainCase(state, kMl100k, "implicit",
+            reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als);
 }
 void BM_TrainExplicit_Ml1m(benchmark::State& state) {
-  TrainCase(state, kMl1m, "explicit", reco::DefaultModelConfig(reco::ModelFamily::kExplicitAls).als);
+  TrainCase(state, kMl1m, "explicit",
+            reco::DefaultModelConfig(reco::ModelFamily::kExplicitAls).als);
 }
 void BM_TrainImplicit_Ml1m(benchmark::State& state) {
-  TrainCase(state, kMl1m, "implicit", reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als);
+  TrainCase(state, kMl1m, "implicit",
+            reco::DefaultModelConfig(reco::ModelFamily::kImplicitAls).als);
 }
 
 // range(0): 0 = conjugate gradient (the default), 1 = Cholesky. One thread,

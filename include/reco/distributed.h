@@ -25,8 +25,8 @@
 #include "reco/interactions.h"
 #include "reco/model.h"
 #include "reco/precompute.h"
-#include "reco/recommender.h"
 #include "reco/rec_store.h"
+#include "reco/recommender.h"
 #include "reco/status.h"
 
 namespace reco {

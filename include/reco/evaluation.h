@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "reco/eval_metrics.h"
 #include "reco/interactions.h"
-#include "reco/metrics.h"
 #include "reco/recommender.h"
 #include "reco/status.h"
 #include "reco/topk.h"

@@ -100,7 +100,7 @@ struct RetrainReport {
   uint64_t interactions = 0;  // after merging
   uint32_t users = 0, items = 0;
   std::string data_hash;
-  std::string model_description;  // e.g. "implicit ALS (64 factors, 15 iterations)"
+  std::string model_description;   // e.g. "implicit ALS (64 factors, 15 iterations)"
   uint64_t fit_records = 0;        // records the model was fitted on
   std::optional<EvalResult> eval;  // absent with holdout 0 or when no user can spare a record
   uint64_t holdout_records = 0;

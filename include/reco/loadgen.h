@@ -3,8 +3,8 @@
 // request when the previous response arrived) or open loop (a fixed arrival
 // rate, with latency measured from each request's scheduled send time so a
 // slow server cannot hide its queueing: the coordinated-omission correction
-// of wrk2). Latencies go to a log-linear histogram in the style of
-// HdrHistogram (Debian ships no C HdrHistogram, so it is written here).
+// of wrk2). Latencies go to reco/latency_histogram.h, the one log-linear
+// histogram every latency in reco is measured with.
 #pragma once
 
 #include <array>
@@ -16,53 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "reco/latency_histogram.h"
 #include "reco/status.h"
 
 namespace reco {
-
-// Latencies in nanoseconds, 0 to ~68.7 s (2^36 ns) with at most 1/128
-// (< 0.8%) relative error: values below 256 ns are exact, above that each
-// power of two is split into 128 equal sub-buckets. Larger values are clamped
-// into the top bucket (max() still reports the exact largest value). Each
-// load thread records into its own histogram; Merge() adds them at the end.
-class LatencyHistogram {
- public:
-  static constexpr int kSubBucketBits = 7;  // 128 sub-buckets per power of 2
-  static constexpr uint64_t kMaxTrackableNanos = (uint64_t{1} << 36) - 1;
-
-  LatencyHistogram();
-
-  void Record(uint64_t nanos);
-  void Merge(const LatencyHistogram& other);
-  void Clear();
-
-  uint64_t count() const { return count_; }
-  uint64_t min() const { return count_ == 0 ? 0 : min_; }
-  uint64_t max() const { return max_; }
-  double Mean() const;
-  double StdDev() const;
-  // The smallest recorded value v (to within its bucket: the bucket's highest
-  // value, capped at max()) such that at least `percentile`% of the recorded
-  // values are <= v. 0 when empty; percentile is clamped to [0, 100].
-  uint64_t ValueAtPercentile(double percentile) const;
-
-  // Bucket geometry, exposed for tests: index of a value, and the lowest and
-  // highest values sharing that index.
-  static size_t BucketIndex(uint64_t nanos);
-  static uint64_t BucketLowest(size_t index);
-  static uint64_t BucketHighest(size_t index);
-  static size_t BucketCount();
-
- private:
-  std::vector<uint64_t> counts_;
-  uint64_t count_ = 0;
-  uint64_t min_ = UINT64_MAX;
-  uint64_t max_ = 0;
-  // Sums in long double: a 30 s open-loop run against a stalled server can
-  // record ~10^6 values of ~10^10 ns, whose squares overflow uint64.
-  long double sum_ = 0;
-  long double sum_squares_ = 0;
-};
 
 // "http://127.0.0.1:8080/v1/users/{user}/recommendations?k=10", split at the
 // {user} placeholders so a request target is built by concatenation.

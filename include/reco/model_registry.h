@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "reco/interactions.h"
-#include "reco/recommender.h"
 #include "reco/rec_store.h"
+#include "reco/recommender.h"
 #include "reco/status.h"
 #include "reco/training_data_hash.h"
 
@@ -64,7 +64,7 @@ struct ModelVersionInfo {
 struct RegisteredModel {
   std::string version;
   std::shared_ptr<const Recommender> model;  // any family
-  CsrMatrix interactions;  // num_users x num_items of `model`
+  CsrMatrix interactions;                    // num_users x num_items of `model`
   std::string meta_json;
   uint64_t events_through_seq = 0;
 };

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "reco/report.h"
 #include "reco/split.h"
 #include "reco/status.h"
+#include "reco/tune.h"
 
 namespace reco {
 
@@ -34,6 +36,11 @@ struct TrainingRun {
   std::vector<CurvePoint> curve;  // iterative families; one point per iteration
   double seconds = 0;             // training only, without per-iteration validation
 };
+
+// The timestamps of `data` parallel to the values of
+// CsrMatrix::FromInteractions(data.interactions, ...) (FitData::timestamps);
+// empty when the data has none.
+std::vector<int64_t> TimestampsInCsrOrder(const Dataset& data);
 
 // Fits `config` on `train` (its ID maps become the model's) with a progress
 // bar named `label`. With `validation`, iterative families are evaluated
@@ -63,6 +70,11 @@ struct PipelineOptions {
   std::vector<PipelineModel> models = {
       {"explicit-als", DefaultModelConfig(ModelFamily::kExplicitAls)},
       {"implicit-als", DefaultModelConfig(ModelFamily::kImplicitAls)}};
+  // With a value: Tune() on the training part (its validation split is carved
+  // from it; the test part is never seen), and the best configuration is
+  // fitted and evaluated after `models` as "tuned-<family>"; trials.tsv and
+  // trials.json go to out_dir.
+  std::optional<TuneOptions> tune;
   std::string out_dir = "out";  // models, split files, report.json, report.html
   bool write_split_files = true;
 };
@@ -81,6 +93,7 @@ struct PipelineResult {
   uint32_t users = 0, items = 0;
   SplitReport split;
   std::vector<ModelRun> runs;
+  std::optional<TuneResult> tune;  // with PipelineOptions::tune
   double total_seconds = 0;
 };
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "reco/interactions.h"
-#include "reco/recommender.h"
 #include "reco/rec_store.h"
+#include "reco/recommender.h"
 #include "reco/status.h"
 
 namespace reco {

@@ -27,7 +27,7 @@ namespace reco {
 
 // Per-query ranked results in CSR layout: row r holds entries
 // [indptr[r], indptr[r+1]), best first. The top-k scorers produce it, and the
-// ranking metrics (reco/metrics.h) read recommendations in this shape.
+// ranking metrics (reco/eval_metrics.h) read recommendations in this shape.
 struct RankedLists {
   std::vector<uint64_t> indptr = {0};  // rows() + 1 entries
   std::vector<uint32_t> items;         // item (column) indices

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -196,7 +197,7 @@ TEST_P(LoaderFormatTest, GoodFileTrains) {
   Outcome r = Train("good");
   EXPECT_SUCCEEDS(r);
   // Nothing dropped: every user and item made it into the model.
-  EXPECT_THAT(r.out, HasSubstr("model: m (4 users, 5 items, 2 factors)")) << r;
+  EXPECT_THAT(r.out, HasSubstr("explicit ALS (2 factors, 2 iterations); 4 users, 5 items)")) << r;
   EXPECT_TRUE(fs::exists(Path("m")));
 }
 
@@ -274,7 +275,7 @@ TEST_P(LoaderFormatTest, SkipBadLinesReportsTheCount) {
   EXPECT_THAT(r.err, HasSubstr("bad: skipped 3 malformed lines")) << r;
   // The skipped lines add nothing, not even their ids: item 11 only ever
   // appeared on bad lines.
-  EXPECT_THAT(r.out, HasSubstr("model: m (3 users, 2 items, 2 factors)")) << r;
+  EXPECT_THAT(r.out, HasSubstr("(2 factors, 2 iterations); 3 users, 2 items)")) << r;
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, LoaderFormatTest, ::testing::ValuesIn(kFormats),
@@ -356,7 +357,7 @@ TEST_F(CliTest, ImplicitClicksWithoutValueColumn) {
   Outcome r = Run(TrainArgs(
       "clicks.csv", {"--format", "delimited", "--header", "--value-col", "none", "--implicit"}));
   EXPECT_SUCCEEDS(r);
-  EXPECT_THAT(r.out, HasSubstr("model: m (4 users, 4 items, 2 factors)")) << r;
+  EXPECT_THAT(r.out, HasSubstr("implicit ALS (2 factors, 2 iterations); 4 users, 4 items)")) << r;
   // And without a timestamp there is no chronological split.
   EXPECT_FAILS_WITH(Run(TrainArgs("clicks.csv", {"--format", "delimited", "--header", "--value-col",
                                                  "none", "--implicit", "--split", "chrono"})),
@@ -367,7 +368,7 @@ TEST_F(CliTest, ImplicitOnRatings) {
   Write("r.tsv", kFormats[0].GoodFile());
   Outcome r = Run(TrainArgs("r.tsv", {"--implicit", "--solver", "cholesky"}));
   EXPECT_SUCCEEDS(r);
-  EXPECT_THAT(r.out, HasSubstr("model: m (4 users, 5 items, 2 factors)")) << r;
+  EXPECT_THAT(r.out, HasSubstr("implicit ALS (2 factors, 2 iterations); 4 users, 5 items)")) << r;
 }
 
 TEST_F(CliTest, ChronoSplitNeedsTimestamps) {
@@ -507,6 +508,9 @@ TEST_F(CliTest, HelpOfEverySubcommand) {
       {{"store"}, {"versions", "activate", "delete", "prune", "show"}},
       {{"serve"}, {"--store", "--port", "--threads"}},
       {{"loadtest"}, {"--url", "--concurrency", "--duration", "--rate"}},
+      {{"tune"},
+       {"--train", "--out", "--families", "--trials", "--time-budget", "--metric", "--report",
+        "--max-memory", "validation split carved"}},
   };
   for (const auto& [command, flags] : cases) {
     std::vector<std::string> args = command;
@@ -516,6 +520,56 @@ TEST_F(CliTest, HelpOfEverySubcommand) {
     EXPECT_SUCCEEDS(r);
     for (const auto& flag : flags) EXPECT_THAT(r.out, HasSubstr(flag)) << r;
   }
+}
+
+// Two taste groups of users on 12 items, 6 ratings each: enough to carve a
+// validation split from and to rank a user's own group first.
+std::string TwoGroupsCsv() {
+  std::string csv = "user_id,item_id,rating,timestamp\n";
+  for (int u = 0; u < 16; ++u) {
+    const int base = (u % 2 == 0) ? 0 : 6;
+    for (int j = 0; j < 6; ++j) {
+      csv += "u" + std::to_string(u) + ",i" + std::to_string(base + (u + j) % 6) + "," +
+             std::to_string(1 + (u + j) % 5) + "," + std::to_string(100 + u * 10 + j) + "\n";
+    }
+  }
+  return csv;
+}
+
+TEST_F(CliTest, TuneWritesTrialsAndAModelEveryReaderTakes) {
+  Write("train.csv", TwoGroupsCsv());
+  Outcome r = Run({"tune", "--train", "train.csv", "--families", "ials", "--trials", "3",
+                   "--max-iterations", "2", "--metric", "precision@3", "--report", "tuning", "-o",
+                   "tuned.model", "--threads", "1"});
+  EXPECT_SUCCEEDS(r);
+  EXPECT_THAT(r.out, HasSubstr("trial 0 ials: precision@3"));
+  EXPECT_THAT(r.out, HasSubstr("trial 2 ials:"));
+  EXPECT_THAT(r.out, HasSubstr("best: trial "));
+  EXPECT_THAT(r.out, HasSubstr("held out of 96"));
+  const std::string tsv = Read("tuning/trials.tsv");
+  EXPECT_EQ(std::count(tsv.begin(), tsv.end(), '\n'), 4) << tsv;  // header + 3 trials
+  EXPECT_TRUE(fs::exists(Path("tuning/trials.json")));
+  // A normal model file: recommend reads it and the seen items from --train.
+  Outcome rec = Run({"recommend", "-m", "tuned.model", "-k", "3", "-o", "recs.csv"});
+  EXPECT_SUCCEEDS(rec);
+  EXPECT_THAT(rec.out, HasSubstr("wrote top-3 for 16 users"));
+  EXPECT_THAT(Read("recs.csv"), HasSubstr("\nu0,i"));
+}
+
+TEST_F(CliTest, TuneBadInputsFailCleanly) {
+  Write("train.csv", TwoGroupsCsv());
+  EXPECT_FAILS_WITH(Run({"tune", "--train", "train.csv", "--families", "ials,svd"}), "--families");
+  EXPECT_FAILS_WITH(Run({"tune", "--train", "train.csv", "--metric", "auc@10"}), "unknown metric");
+  EXPECT_FAILS_WITH(Run({"tune", "--train", "train.csv", "--trials", "0"}), "--trials");
+  EXPECT_FAILS_WITH(Run({"tune", "--train", "train.csv", "--time-budget", "-1"}), "--time-budget");
+  EXPECT_FAILS_WITH(Run({"tune", "--train", "nosuch.csv"}), "nosuch.csv");
+  // Every EASE trial over a 1-byte memory limit: the search reports each
+  // trial's reason and saves nothing.
+  Outcome r = Run({"tune", "--train", "train.csv", "--families", "ease", "--trials", "2",
+                   "--max-memory", "0.000001"});
+  EXPECT_FAILS_WITH(r, "every trial failed");
+  EXPECT_THAT(r.err, HasSubstr("trial 1 (ease)"));
+  EXPECT_FALSE(fs::exists(Path("model.reco")));
 }
 
 // ---------------------------------------------------------------------------
@@ -594,7 +648,7 @@ TEST_F(ModelFileTest, BadDataFilesBesideAGoodModel) {
   EXPECT_FAILS_WITH(Run({"pipeline", "--dataset", "ml-nonexistent", "--out", "out"}),
                     "ml-nonexistent");
   EXPECT_FAILS_WITH(Run({"pipeline", "--data", "train.tsv", "--models", "neither", "--out", "out"}),
-                    "--models must name explicit, implicit or both");
+                    "--models: unknown model 'neither'");
 }
 
 TEST_F(ModelFileTest, PrecomputeStores) {
@@ -768,7 +822,7 @@ TEST_F(CliTest, DataSplitIsReproducibleAndTrainable) {
                    "2", "-o", "m"});
   EXPECT_SUCCEEDS(r);
   EXPECT_THAT(r.out, HasSubstr("test RMSE")) << r;
-  EXPECT_THAT(r.out, HasSubstr("model: m (6 users")) << r;
+  EXPECT_THAT(r.out, HasSubstr("); 6 users, 10 items)")) << r;
 
   EXPECT_FAILS_WITH(Run({"data", "split", "all.tsv", "--train-ratio", "1"}), "--train-ratio");
   EXPECT_FAILS_WITH(Run({"data", "split", "all.tsv", "--split", "none"}), "none");

@@ -30,5 +30,6 @@ void AddLoadtestCommand(CLI::App& app, int* exit_code);    // loadtest
 void AddEventsCommand(CLI::App& app, int* exit_code);      // events export|replay
 void AddModelsCommand(CLI::App& app, int* exit_code);      // models list|show|activate|rollback
 void AddRetrainCommand(CLI::App& app, int* exit_code);     // retrain
+void AddTuneCommand(CLI::App& app, int* exit_code);        // tune
 
 }  // namespace reco::cli

@@ -1,11 +1,11 @@
 // reco eval: score a saved model on a held-out file (rating + ranking metrics).
 #include <fmt/format.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "flags.h"
+#include "reco/file_util.h"
 #include "reco/pipeline.h"
 
 namespace reco::cli {
@@ -50,9 +50,7 @@ Status RunEval(const EvalFlags& f) {
     j["model"] = f.model_path;
     j["train"] = train_path;
     j["test"] = f.test_path;
-    std::ofstream out(f.json_out);
-    out << j.dump(2) << "\n";
-    if (!out.flush()) return Status::IOError(f.json_out + ": write failed");
+    return WriteFileAtomically(f.json_out, j.dump(2) + "\n");
   }
   return Status::Ok();
 }

@@ -1,5 +1,7 @@
 #include "flags.h"
 
+#include "reco/text.h"
+
 #include "reco/pipeline.h"
 
 #include <nlohmann/json.hpp>
@@ -150,7 +152,8 @@ void AddModelFlags(CLI::App* cmd, ModelFlags* f, const std::string& prefix) {
       ->check(CLI::NonNegativeNumber);
   add("alpha", &c.als.alpha, "ials: confidence c = 1 + alpha * t(value)")
       ->check(CLI::NonNegativeNumber);
-  add("nu", &c.als.nu, "ials: frequency-scaled regularisation exponent (Rendle et al. 2022; 0: off)")
+  add("nu", &c.als.nu,
+      "ials: frequency-scaled regularisation exponent (Rendle et al. 2022; 0: off)")
       ->check(CLI::Range(0.0, 4.0));
   add("alpha0", &c.als.alpha0, "ials: weight of unobserved entries (1: Hu-Koren-Volinsky)")
       ->check(CLI::PositiveNumber);
@@ -198,8 +201,7 @@ Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& f,
     family_name = "ials";
   }
   if (family_name.empty()) family_name = "als";
-  RECO_ASSIGN_OR_RETURN(ModelFamily family,
-                        ParseModelFamily(family_name).WithContext("--family"));
+  RECO_ASSIGN_OR_RETURN(ModelFamily family, ParseModelFamily(family_name).WithContext("--family"));
   ModelConfig c = DefaultModelConfig(family);
   const ModelConfig& g = f.given;
   // Only what was given on the command line overrides the family's defaults.
@@ -280,6 +282,19 @@ Result<CsrMatrix> LoadSeenItems(const Recommender& model, const std::string& pat
   }
   if (used_path != nullptr) *used_path = seen_path;
   return CsrMatrix::FromInteractions(seen.records, model.num_users(), model.num_items());
+}
+
+Result<std::vector<ModelFamily>> ParseFamilyList(const std::string& list, const std::string& flag) {
+  std::vector<ModelFamily> families;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string_view name = Trim(std::string_view(list).substr(start, comma - start));
+    RECO_ASSIGN_OR_RETURN(ModelFamily family, ParseModelFamily(name).WithContext(flag));
+    families.push_back(family);
+    start = comma + 1;
+  }
+  return families;
 }
 
 }  // namespace reco::cli

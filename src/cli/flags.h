@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "reco/als.h"
-#include "reco/recommender.h"
 #include "reco/lifecycle.h"
 #include "reco/loader.h"
 #include "reco/model.h"
+#include "reco/recommender.h"
 #include "reco/split.h"
 
 namespace reco::cli {
@@ -59,6 +59,10 @@ std::string ModelFlagsFooter();
 // InvalidArgument naming the flag for a bad value or combination.
 Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& flags,
                                   std::string_view fixed_family = {});
+
+// "ials,ease" -> the families; InvalidArgument naming `flag` and the accepted
+// names for anything else.
+Result<std::vector<ModelFamily>> ParseFamilyList(const std::string& list, const std::string& flag);
 
 // --threads for the compute commands: 0 (default) means all cores.
 void AddThreadsFlag(CLI::App* cmd, int* threads);

@@ -7,10 +7,10 @@
 
 #include <charconv>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 #include "commands.h"
+#include "reco/file_util.h"
 #include "reco/loadgen.h"
 
 namespace reco::cli {
@@ -136,10 +136,7 @@ Status RunLoadtest(const LoadtestFlags& f) {
   std::fputs(FormatLoadTestReport(*report).c_str(), stdout);
   std::fflush(stdout);
   if (!f.json_out.empty()) {
-    std::ofstream out(f.json_out, std::ios::binary | std::ios::trunc);
-    out << LoadTestReportToJson(*report);
-    out.close();
-    if (!out) return Status::IOError(f.json_out + ": cannot write the JSON report");
+    RECO_RETURN_IF_ERROR(WriteFileAtomically(f.json_out, LoadTestReportToJson(*report)));
   }
   return Status::Ok();
 }

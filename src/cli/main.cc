@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   reco::cli::AddEventsCommand(app, &exit_code);
   reco::cli::AddModelsCommand(app, &exit_code);
   reco::cli::AddRetrainCommand(app, &exit_code);
+  reco::cli::AddTuneCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

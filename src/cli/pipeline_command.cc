@@ -11,6 +11,7 @@
 #include "flags.h"
 #include "reco/fetch.h"
 #include "reco/pipeline.h"
+#include "reco/tune.h"
 
 namespace reco::cli {
 namespace {
@@ -29,6 +30,11 @@ struct PipelineFlags {
   SplitFlags split;
   ModelFlags explicit_als;
   ModelFlags implicit_als;
+  bool tune = false;
+  std::string tune_families = "ials,ease";
+  uint32_t tune_trials = 20;
+  double tune_budget = 0;
+  std::string tune_metric = "ndcg@10";
 };
 
 // --model NAME=JSON: the family's defaults with the JSON object's keys
@@ -44,9 +50,9 @@ Result<PipelineModel> ParseModelSpec(const std::string& spec) {
     return Status::InvalidArgument("--model " + name +
                                    ": the value must be a JSON object with a \"family\"");
   }
-  RECO_ASSIGN_OR_RETURN(ModelFamily family,
-                        ParseModelFamily(given["family"].get<std::string>()).WithContext(
-                            "--model " + name));
+  RECO_ASSIGN_OR_RETURN(
+      ModelFamily family,
+      ParseModelFamily(given["family"].get<std::string>()).WithContext("--model " + name));
   nlohmann::json merged = nlohmann::json::parse(DefaultModelConfig(family).ToJson());
   merged.update(given);
   RECO_ASSIGN_OR_RETURN(ModelConfig config,
@@ -102,7 +108,18 @@ Status RunPipelineCommand(const CLI::App& cmd, const PipelineFlags& f) {
     RECO_ASSIGN_OR_RETURN(PipelineModel m, ParseModelSpec(spec));
     o.models.push_back(std::move(m));
   }
-  if (o.models.empty()) return Status::InvalidArgument("--models names no model");
+  if (f.tune) {
+    TuneOptions to;
+    RECO_ASSIGN_OR_RETURN(to.families, ParseFamilyList(f.tune_families, "--tune-families"));
+    RECO_ASSIGN_OR_RETURN(to.metric,
+                          ParseTuneMetric(f.tune_metric, &to.k).WithContext("--tune-metric"));
+    to.trials = f.tune_trials;
+    to.time_budget_seconds = f.tune_budget;
+    to.seed = f.split.seed;
+    to.threads = f.threads;
+    o.tune = std::move(to);
+  }
+  if (o.models.empty() && !o.tune) return Status::InvalidArgument("--models names no model");
   if (!f.data_path.empty()) {
     o.data_path = f.data_path;
   } else {
@@ -161,6 +178,25 @@ void AddPipelineCommand(CLI::App& app, int* exit_code) {
   AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   AddSplitFlags(cmd, &f->split, /*with_method_none=*/false);
+  cmd->add_flag("--tune", f->tune,
+                "Also tune (as `reco tune`) on a validation split carved from the training\n"
+                "part only, then fit and evaluate the best configuration as tuned-<family>;\n"
+                "trials.tsv and trials.json go to --out")
+      ->group("Tuning");
+  cmd->add_option("--tune-families", f->tune_families, "Families searched: als, ials, ease, knn")
+      ->capture_default_str()
+      ->group("Tuning");
+  cmd->add_option("--tune-trials", f->tune_trials, "Trials over all families")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u))
+      ->group("Tuning");
+  cmd->add_option("--tune-budget", f->tune_budget, "Seconds; no trial starts after it (0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Tuning");
+  cmd->add_option("--tune-metric", f->tune_metric, "precision@K, recall@K, ndcg@K or map@K")
+      ->capture_default_str()
+      ->group("Tuning");
   AddModelFlags(cmd, &f->explicit_als, "explicit-");
   AddModelFlags(cmd, &f->implicit_als, "implicit-");
   cmd->footer(ModelFlagsFooter());

@@ -69,8 +69,9 @@ Status RunPrecomputeDistributed(PrecomputeFlags& f, int* rank) {
   if (f.options.description.empty()) {
     f.options.description = fmt::format("model={} {}", f.model_path, DescribeModel(*model));
   }
-  RECO_ASSIGN_OR_RETURN(PrecomputeResult r, PrecomputeToStoreDistributed(*world, *model, seen_matrix,
-                                                                         store.get(), f.options));
+  RECO_ASSIGN_OR_RETURN(
+      PrecomputeResult r,
+      PrecomputeToStoreDistributed(*world, *model, seen_matrix, store.get(), f.options));
   if (world->rank() == 0) {
     fmt::print(
         "version {} written to {} by {} processes: {} user lists, {} similar-item lists, {} "

@@ -5,11 +5,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 
 #include "commands.h"
 #include "reco/event_log.h"
+#include "reco/file_util.h"
 #include "reco/ingest.h"
 #include "reco/model_registry.h"
 #include "reco/realtime.h"
@@ -46,16 +46,7 @@ Status LoadKeys(const ServeFlags& f, ApiKeys* keys) {
 // Written after the socket is bound, renamed into place so a reader never sees
 // a partial number: how scripts and tests learn the port of --port 0.
 Status WritePortFile(const std::string& path, uint16_t port) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) return Status::IOError(tmp + ": cannot write the port file");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IOError(path + ": cannot rename the port file into place");
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, std::to_string(port) + "\n");
 }
 
 void RunServe(const ServeFlags& f, int* exit_code) {

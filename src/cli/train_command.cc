@@ -115,9 +115,9 @@ Status RunTrainDistributed(const CLI::App& cmd, const TrainFlags& f, int* rank) 
   TrainData& d = *loaded;
   Result<ModelConfig> parsed = ToModelConfig(cmd, f.model);
   if (parsed.ok() && !IsFactorFamily(parsed->family)) {
-    parsed = Status::InvalidArgument(
-        "--distributed trains the ALS families (als, ials); fit --family " +
-        std::string(ModelFamilyName(parsed->family)) + " in one process");
+    parsed =
+        Status::InvalidArgument("--distributed trains the ALS families (als, ials); fit --family " +
+                                std::string(ModelFamilyName(parsed->family)) + " in one process");
   }
   RECO_RETURN_IF_ERROR(world->AllOk(parsed.status()));
   const ModelConfig config = *parsed;
@@ -169,8 +169,8 @@ Status RunTrainDistributed(const CLI::App& cmd, const TrainFlags& f, int* rank) 
     run.model->set_metadata_json(meta.dump());
     saved = [&]() -> Status {
       if (d.has_test) {
-        RECO_ASSIGN_OR_RETURN(EvalResult ev, EvaluateAndRecord(run.model.get(), d.train, d.test,
-                                                               f.k, als.threads));
+        RECO_ASSIGN_OR_RETURN(
+            EvalResult ev, EvaluateAndRecord(run.model.get(), d.train, d.test, f.k, als.threads));
         PrintEval(ev, f.k);
       }
       return SaveTrained(f, run);

@@ -21,6 +21,8 @@
 #include <system_error>
 #include <vector>
 
+#include "reco/errno_text.h"
+#include "reco/file_util.h"
 #include "reco/progress.h"
 
 namespace reco {
@@ -46,8 +48,6 @@ constexpr char kSumsFile[] = "SHA256SUMS";
 // SHA256SUMS is a list of file names; anything bigger is not one.
 constexpr uint64_t kMaxSumsFileBytes = 16 << 20;
 constexpr size_t kMaxSumsLineBytes = 8192;
-
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 // Removes a temporary file or directory tree when it goes out of scope, so
 // every early return leaves nothing behind.
@@ -480,23 +480,9 @@ Status WriteSha256Sums(const std::string& dir) {
     RECO_ASSIGN_OR_RETURN(std::string hex, Sha256OfFile((fs::path(dir) / rel).string()));
     text += hex + "  " + rel + "\n";
   }
-  // Write then rename, so a crash never leaves a truncated list that would
-  // make a good copy look corrupt.
-  const fs::path final_path = fs::path(dir) / kSumsFile;
-  const fs::path tmp_path = final_path.string() + ".tmp";
-  std::FILE* out = std::fopen(tmp_path.c_str(), "wb");
-  if (out == nullptr) {
-    return Status::IOError(
-        fmt::format("cannot create {}: {}", tmp_path.string(), ErrnoText(errno)));
-  }
-  bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size();
-  ok = (std::fclose(out) == 0) && ok;
-  if (!ok || std::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    int err = errno;
-    fs::remove(tmp_path, ec);
-    return Status::IOError(fmt::format("writing {}: {}", final_path.string(), ErrnoText(err)));
-  }
-  return Status::Ok();
+  // Atomic, so a crash never leaves a truncated list that would make a good
+  // copy look corrupt.
+  return WriteFileAtomically((fs::path(dir) / kSumsFile).string(), text);
 }
 
 Status UnpackArchive(const std::string& archive_path, const std::string& dest_dir,

@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 
+#include "reco/file_util.h"
+
 namespace reco {
 namespace {
 
@@ -807,19 +809,14 @@ Status WriteInteractions(const std::string& path, const Dataset& ds,
     }
   }
 
-  const std::string tmp = path + ".tmp";
-  FilePtr file(std::fopen(tmp.c_str(), "wb"));
-  if (!file) {
-    return Status::IOError(fmt::format("{}: cannot create: {}", tmp, std::strerror(errno)));
-  }
+  AtomicFileWriter file;
+  RECO_RETURN_IF_ERROR(file.Open(path));
   std::string buf;
   buf.reserve(kChunkBytes + 256);
-  bool write_ok = true;
   auto flush = [&] {
-    if (!buf.empty() && std::fwrite(buf.data(), 1, buf.size(), file.get()) != buf.size()) {
-      write_ok = false;
-    }
+    Status st = file.Append(buf);
     buf.clear();
+    return st;
   };
   buf += "user_id,item_id,rating,timestamp\n";
   char num[64];
@@ -833,23 +830,10 @@ Status WriteInteractions(const std::string& path, const Dataset& ds,
     buf += ',';
     buf.append(num, std::to_chars(num, num + sizeof(num), r.timestamp).ptr);
     buf += '\n';
-    if (buf.size() >= kChunkBytes) flush();
+    if (buf.size() >= kChunkBytes) RECO_RETURN_IF_ERROR(flush());
   }
-  flush();
-  int saved_errno = errno;
-  std::FILE* raw = file.release();
-  if (std::fclose(raw) != 0 || !write_ok) {
-    if (write_ok) saved_errno = errno;
-    std::remove(tmp.c_str());
-    return Status::IOError(fmt::format("{}: write failed: {}", tmp, std::strerror(saved_errno)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    saved_errno = errno;
-    std::remove(tmp.c_str());
-    return Status::IOError(
-        fmt::format("{}: cannot rename into place: {}", path, std::strerror(saved_errno)));
-  }
-  return Status::Ok();
+  RECO_RETURN_IF_ERROR(flush());
+  return file.Commit();
 }
 
 std::string_view InputFormatName(InputFormat format) {

@@ -15,6 +15,7 @@
 #include <numbers>
 #include <string_view>
 
+#include "reco/file_util.h"
 #include "reco/parallel.h"
 #include "reco/progress.h"
 #include "reco/random.h"
@@ -164,55 +165,6 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
-// A file written at `path.tmp` and renamed into place by Commit(); removed
-// if never committed.
-class AtomicFile {
- public:
-  Status Open(const std::string& path) {
-    path_ = path;
-    tmp_ = path + ".tmp";
-    file_.reset(std::fopen(tmp_.c_str(), "wb"));
-    if (!file_) {
-      return Status::IOError(fmt::format("{}: cannot create: {}", tmp_, std::strerror(errno)));
-    }
-    return Status::Ok();
-  }
-  ~AtomicFile() {
-    if (file_) {
-      file_.reset();
-      std::remove(tmp_.c_str());
-    }
-  }
-  Status Write(std::string_view bytes) {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size()) {
-      return Status::IOError(fmt::format("{}: write failed: {}", tmp_, std::strerror(errno)));
-    }
-    bytes_ += bytes.size();
-    return Status::Ok();
-  }
-  Status Commit() {
-    std::FILE* raw = file_.release();
-    if (std::fclose(raw) != 0) {
-      int saved = errno;
-      std::remove(tmp_.c_str());
-      return Status::IOError(fmt::format("{}: write failed: {}", tmp_, std::strerror(saved)));
-    }
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      int saved = errno;
-      std::remove(tmp_.c_str());
-      return Status::IOError(
-          fmt::format("{}: cannot rename into place: {}", path_, std::strerror(saved)));
-    }
-    return Status::Ok();
-  }
-  uint64_t bytes() const { return bytes_; }
-
- private:
-  std::string path_, tmp_;
-  FilePtr file_;
-  uint64_t bytes_ = 0;
-};
-
 template <typename T>
 void AppendNumber(std::string* out, T v) {
   char buf[32];
@@ -345,7 +297,7 @@ void GenerateUser(const Model& m, uint32_t u, Scratch& s, std::string* csv, std:
 }
 
 // Streams the item rows of the factors file (written before any user row).
-Status WriteItemFactors(const Model& m, AtomicFile* file) {
+Status WriteItemFactors(const Model& m, AtomicFileWriter* file) {
   const SynthOptions& o = *m.opts;
   std::string out;
   for (uint32_t i = 0; i < o.items; ++i) {
@@ -360,11 +312,11 @@ Status WriteItemFactors(const Model& m, AtomicFile* file) {
     }
     out += '\n';
     if (out.size() >= kFlushBytes) {
-      RECO_RETURN_IF_ERROR(file->Write(out));
+      RECO_RETURN_IF_ERROR(file->Append(out));
       out.clear();
     }
   }
-  return file->Write(out);
+  return file->Append(out);
 }
 
 }  // namespace
@@ -449,19 +401,19 @@ Status GenerateSynthetic(const SynthOptions& o, const std::string& out_path,
       PowerLawWeights(o.users, o.activity_exponent, StreamSeed(o.seed, kUserActivity, 0)),
       o.min_per_user, m.cap, o.interactions);
 
-  AtomicFile out;
+  AtomicFileWriter out;
   RECO_RETURN_IF_ERROR(out.Open(out_path));
-  std::unique_ptr<AtomicFile> factors_out;
+  std::unique_ptr<AtomicFileWriter> factors_out;
   if (!factors_path.empty()) {
-    factors_out = std::make_unique<AtomicFile>();
+    factors_out = std::make_unique<AtomicFileWriter>();
     RECO_RETURN_IF_ERROR(factors_out->Open(factors_path));
     std::string head =
         fmt::format("{}\nusers {} items {} rank {} affinity {} zipf_exponent {} seed {}\n",
                     kFactorsMagic, o.users, o.items, o.rank, o.affinity, o.zipf_exponent, o.seed);
-    RECO_RETURN_IF_ERROR(factors_out->Write(head));
+    RECO_RETURN_IF_ERROR(factors_out->Append(head));
     RECO_RETURN_IF_ERROR(WriteItemFactors(m, factors_out.get()));
   }
-  RECO_RETURN_IF_ERROR(out.Write("user_id,item_id,rating,timestamp\n"));
+  RECO_RETURN_IF_ERROR(out.Append("user_id,item_id,rating,timestamp\n"));
 
   const int threads = ResolveThreads(o.threads);
   std::vector<Scratch> scratch(static_cast<size_t>(threads));
@@ -490,8 +442,8 @@ Status GenerateSynthetic(const SynthOptions& o, const std::string& out_path,
       }
     });
     for (uint64_t blk = 0; blk < blocks; ++blk) {
-      RECO_RETURN_IF_ERROR(out.Write(csv[blk]));
-      if (factors_out) RECO_RETURN_IF_ERROR(factors_out->Write(factor_text[blk]));
+      RECO_RETURN_IF_ERROR(out.Append(csv[blk]));
+      if (factors_out) RECO_RETURN_IF_ERROR(factors_out->Append(factor_text[blk]));
       // Big batches would otherwise keep their peak capacity for the whole run.
       if (csv[blk].capacity() > kFlushBytes) std::string().swap(csv[blk]);
       if (factor_text[blk].capacity() > kFlushBytes) std::string().swap(factor_text[blk]);
@@ -500,7 +452,7 @@ Status GenerateSynthetic(const SynthOptions& o, const std::string& out_path,
     if (bar) bar->Update(written);
   }
   if (bar) bar->Finish();
-  const uint64_t bytes = out.bytes();
+  const uint64_t bytes = out.bytes_appended();
   RECO_RETURN_IF_ERROR(out.Commit());
   if (factors_out) RECO_RETURN_IF_ERROR(factors_out->Commit());
   if (report != nullptr) {

@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
-#include <filesystem>
+#include <iterator>
 #include <memory>
+
+#include "reco/file_util.h"
 
 namespace reco {
 
@@ -108,9 +109,8 @@ Result<EvalResult> EvaluateModel(const Recommender& model, const CsrMatrix& trai
 
 Status WriteRecommendationsCsv(const std::string& path, const Recommender& model,
                                const std::vector<uint32_t>& users, const RankedLists& lists) {
-  std::string tmp = path + ".tmp";
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
-  if (!f) return Status::IOError(fmt::format("{}: cannot create: {}", tmp, std::strerror(errno)));
+  AtomicFileWriter out;
+  RECO_RETURN_IF_ERROR(out.Open(path));
   std::string buf = "user_id,item_id,score,rank\n";
   for (uint32_t r = 0; r < lists.rows(); ++r) {
     const std::string& user = model.users().External(users.empty() ? r : users[r]);
@@ -121,20 +121,12 @@ Status WriteRecommendationsCsv(const std::string& path, const Recommender& model
                      model.items().External(items[p]), scores.empty() ? 0.f : scores[p], p + 1);
     }
     if (buf.size() > (1 << 20)) {
-      if (std::fwrite(buf.data(), 1, buf.size(), f.get()) != buf.size()) {
-        return Status::IOError(tmp + ": write failed");
-      }
+      RECO_RETURN_IF_ERROR(out.Append(buf));
       buf.clear();
     }
   }
-  if (std::fwrite(buf.data(), 1, buf.size(), f.get()) != buf.size() || std::fflush(f.get()) != 0) {
-    return Status::IOError(tmp + ": write failed");
-  }
-  f.reset();
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IOError(fmt::format("{}: rename failed: {}", path, ec.message()));
-  return Status::Ok();
+  RECO_RETURN_IF_ERROR(out.Append(buf));
+  return out.Commit();
 }
 
 }  // namespace reco

@@ -12,8 +12,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "reco/lifecycle.h"
 #include "reco/file_util.h"
+#include "reco/lifecycle.h"
 #include "reco/progress.h"
 #include "reco/time_format.h"
 #include "reco/training_data_hash.h"
@@ -37,23 +37,27 @@ std::string Fixed(double v, int digits = 4) {
 
 }  // namespace
 
+std::vector<int64_t> TimestampsInCsrOrder(const Dataset& data) {
+  std::vector<int64_t> timestamps;
+  if (!data.has_timestamps) return timestamps;
+  // CsrMatrix::FromInteractions orders values by (user, item).
+  std::vector<const Interaction*> sorted;
+  sorted.reserve(data.interactions.size());
+  for (const Interaction& r : data.interactions) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(), [](const Interaction* a, const Interaction* b) {
+    return a->user != b->user ? a->user < b->user : a->item < b->item;
+  });
+  timestamps.reserve(sorted.size());
+  for (const Interaction* r : sorted) timestamps.push_back(r->timestamp);
+  return timestamps;
+}
+
 Result<TrainingRun> TrainWithProgress(const Dataset& train, const ModelConfig& config, int threads,
                                       const Dataset* validation, uint32_t k,
                                       const std::string& label) {
   const CsrMatrix matrix =
       CsrMatrix::FromInteractions(train.interactions, train.users.size(), train.items.size());
-  std::vector<int64_t> timestamps;
-  if (train.has_timestamps) {
-    // Parallel to matrix.values: FromInteractions orders by (user, item).
-    std::vector<const Interaction*> sorted;
-    sorted.reserve(train.interactions.size());
-    for (const Interaction& r : train.interactions) sorted.push_back(&r);
-    std::sort(sorted.begin(), sorted.end(), [](const Interaction* a, const Interaction* b) {
-      return a->user != b->user ? a->user < b->user : a->item < b->item;
-    });
-    timestamps.reserve(sorted.size());
-    for (const Interaction* r : sorted) timestamps.push_back(r->timestamp);
-  }
+  const std::vector<int64_t> timestamps = TimestampsInCsrOrder(train);
   TrainingRun run;
   const bool iterative = IsFactorFamily(config.family);
   ProgressBar bar(label, iterative ? config.als.iterations : 1);
@@ -78,8 +82,8 @@ Result<TrainingRun> TrainWithProgress(const Dataset& train, const ModelConfig& c
       std::string status = fmt::format("loss {:.4f}", p.loss);
       if (std::isfinite(p.train_rmse)) status += fmt::format("  train rmse {:.4f}", p.train_rmse);
       if (std::isfinite(p.test_rmse)) status += fmt::format("  test rmse {:.4f}", p.test_rmse);
-      status += fmt::format("  test p@{} {:.4f} ndcg@{} {:.4f}", k, p.test_precision, k,
-                            p.test_ndcg);
+      status +=
+          fmt::format("  test p@{} {:.4f} ndcg@{} {:.4f}", k, p.test_precision, k, p.test_ndcg);
       bar.Update(p.iteration, status);
       return Status::Ok();
     };
@@ -192,7 +196,24 @@ Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
     RECO_RETURN_IF_ERROR(WriteInteractions(options.out_dir + "/test.csv", test, test.interactions));
   }
 
-  for (const PipelineModel& job : options.models) {
+  std::vector<PipelineModel> models = options.models;
+  if (options.tune) {
+    TuneOptions to = *options.tune;
+    to.refit = false;  // fitted below like every other model, on the same data
+    to.on_trial = [&](const TuneTrial& t, const TuneTrial& best) {
+      spdlog::info("tune trial {} {}: {} (best so far {:.4f}, trial {})", t.index,
+                   ModelFamilyName(t.config.family),
+                   t.status.ok() ? fmt::format("{:.4f}", t.objective) : t.status.ToString(),
+                   best.objective, best.index);
+    };
+    RECO_ASSIGN_OR_RETURN(TuneResult tuned, Tune(train, to));
+    RECO_RETURN_IF_ERROR(WriteTuneTrials(tuned, to, options.out_dir));
+    const ModelConfig& best = tuned.trials[tuned.best].config;
+    models.push_back({std::string("tuned-") + ModelFamilyName(best.family), best});
+    result.tune = std::move(tuned);
+  }
+
+  for (const PipelineModel& job : models) {
     ModelRun run;
     run.name = job.name;
     run.config = job.config;
@@ -214,9 +235,10 @@ Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
   }
   result.total_seconds = SecondsSince(start);
 
-  RECO_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/report.json", PipelineJson(result, options)));
   RECO_RETURN_IF_ERROR(
-      WriteFileAtomically(options.out_dir + "/report.html", RenderHtmlReport(PipelineHtml(result, options))));
+      WriteFileAtomically(options.out_dir + "/report.json", PipelineJson(result, options)));
+  RECO_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/report.html",
+                                           RenderHtmlReport(PipelineHtml(result, options))));
   return result;
 }
 
@@ -259,6 +281,23 @@ std::string PipelineJson(const PipelineResult& r, const PipelineOptions& o) {
                            {"eval", nlohmann::json::parse(EvalJson(run.eval, o.k))},
                            {"curve", curve}});
   }
+  if (r.tune && o.tune) {
+    const TuneTrial& best = r.tune->trials[r.tune->best];
+    nlohmann::json values = nlohmann::json::array();
+    for (const TuneTrial& t : r.tune->trials) {
+      values.push_back(t.status.ok() ? nlohmann::json(t.objective) : nlohmann::json(nullptr));
+    }
+    j["tune"] = {{"metric", fmt::format("{}@{}", TuneMetricName(o.tune->metric), o.tune->k)},
+                 {"validation_ratio", o.tune->validation_ratio},
+                 {"seed", o.tune->seed},
+                 {"fit_records", r.tune->fit_records},
+                 {"validation_records", r.tune->validation_records},
+                 {"trials", r.tune->trials.size()},
+                 {"best_trial", best.index},
+                 {"best_validation_value", best.objective},
+                 {"best_config", nlohmann::json::parse(best.config.ToJson())},
+                 {"trial_values", values}};
+  }
   j["total_seconds"] = r.total_seconds;
   return j.dump(2) + "\n";
 }
@@ -270,7 +309,8 @@ HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
       "{} — {} records, {} users, {} items — {} split {:.0f}/{:.0f}, seed {} "
       "— k = {} — generated {}",
       r.data_path, r.load.records_loaded, r.users, r.items, SplitMethodName(o.split.method),
-      o.split.train_ratio * 100, (1 - o.split.train_ratio) * 100, o.split.seed, o.k, FormatUtcMillis(UnixMillisNow()));
+      o.split.train_ratio * 100, (1 - o.split.train_ratio) * 100, o.split.seed, o.k,
+      FormatUtcMillis(UnixMillisNow()));
   ReportTable metrics{"Metrics", {"model"}, {}};
   for (const char* m : {"RMSE", "MAE", "R²", "explained var.", "precision@k", "recall@k", "NDCG@k",
                         "MAP@k", "catalog cov.", "distributional cov.", "train s"}) {
@@ -287,6 +327,38 @@ HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
          Fixed(run.training.seconds, 2)});
   }
   h.tables.push_back(metrics);
+  // Recommenders' table defines MAP as the sum of precisions at hits over
+  // the user's relevant test items (our `map`), so that column is compared.
+  ReportTable published{
+      "Beside Microsoft Recommenders' published ml-100k rows (same protocol only when the "
+      "data is ml-100k, split stratified 75/25 seed 42, k = 10)",
+      {"model", "precision@k", "recall@k", "NDCG@k", "MAP (Recommenders)", "source"},
+      {}};
+  for (const ModelRun& run : r.runs) {
+    const RankingMetrics& m = run.eval.ranking;
+    published.rows.push_back({run.name, Fixed(m.precision_at_k), Fixed(m.recall_at_k),
+                              Fixed(m.ndcg_at_k), Fixed(m.map), "this run"});
+  }
+  published.rows.push_back({"BiVAE", "0.4118", "0.2191", "0.4751", "0.1461", "published"});
+  published.rows.push_back({"SAR", "0.3300", "0.1760", "0.3820", "0.1100", "published"});
+  h.tables.push_back(published);
+  if (r.tune && o.tune) {
+    const std::string metric = fmt::format("{}@{}", TuneMetricName(o.tune->metric), o.tune->k);
+    LineChart trials{"Tuning on the validation split (carved from train): " + metric + " per trial",
+                     "trial",
+                     metric,
+                     {}};
+    ChartSeries value{"trial", {}, {}}, best{"best so far", {}, {}};
+    double best_so_far = 0;
+    for (const TuneTrial& t : r.tune->trials) {
+      if (!t.status.ok()) continue;  // failed trials have no value; trials.tsv has the reason
+      best_so_far = std::max(best_so_far, t.objective);
+      value.x.push_back(t.index), value.y.push_back(t.objective);
+      best.x.push_back(t.index), best.y.push_back(best_so_far);
+    }
+    trials.series = {value, best};
+    h.charts.push_back(trials);
+  }
   ReportTable params{"Hyper-parameters", {"model", "parameters"}, {}};
   for (const ModelRun& run : r.runs) params.rows.push_back({run.name, run.config.ToJson()});
   h.tables.push_back(params);
@@ -301,7 +373,10 @@ HtmlReport PipelineHtml(const PipelineResult& r, const PipelineOptions& o) {
   h.tables.push_back(data);
 
   for (const ModelRun& run : r.runs) {
-    LineChart quality{run.name + ": validation per iteration", "iteration", "metric", {}};
+    LineChart quality{run.name + ": test metrics per iteration (shown, never used to choose)",
+                      "iteration",
+                      "metric",
+                      {}};
     LineChart loss{run.name + ": training loss per iteration", "iteration", "loss", {}};
     ChartSeries lossS{"loss", {}, {}}, trainRmse{"train RMSE", {}, {}},
         testRmse{"test RMSE", {}, {}}, prec{fmt::format("precision@{}", o.k), {}, {}},

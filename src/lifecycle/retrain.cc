@@ -97,9 +97,10 @@ Result<RetrainReport> Retrain(const RetrainOptions& o) {
   report.base_records = data.interactions.size();
   std::string description = o.data_path;
   if (!o.events_dir.empty()) {
-    RECO_RETURN_IF_ERROR(
-        MergeLoggedEvents(o.events_dir, FoldRuleFor(o.model.family == ModelFamily::kExplicitAls), &data, &report.events)
-            .WithContext("replaying events from " + o.events_dir));
+    RECO_RETURN_IF_ERROR(MergeLoggedEvents(o.events_dir,
+                                           FoldRuleFor(o.model.family == ModelFamily::kExplicitAls),
+                                           &data, &report.events)
+                             .WithContext("replaying events from " + o.events_dir));
     const EventMergeReport& m = report.events;
     spdlog::info(
         "{}: {} events through seq {}: {} new pairs, {} updated, {} without a value skipped",

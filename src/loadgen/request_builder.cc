@@ -2,38 +2,9 @@
 
 #include <fmt/format.h>
 
-namespace reco::loadgen_internal {
+#include "reco/text.h"
 
-void AppendJsonString(std::string_view raw, std::string* out) {
-  out->push_back('"');
-  for (char ch : raw) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append(fmt::format("\\u{:04x}", c));
-        } else {
-          out->push_back(ch);  // UTF-8 passes through as is
-        }
-    }
-  }
-  out->push_back('"');
-}
+namespace reco::loadgen_internal {
 
 void AppendGetRequest(const UrlTemplate& url, std::string_view encoded_user, std::string* out) {
   out->append("GET ");
@@ -53,15 +24,15 @@ EventPostBuilder::EventPostBuilder(const UrlTemplate& url, const WriteWorkload& 
   }
   head_.append("Content-Length: ");
   type_field_ = ",\"type\":";
-  AppendJsonString(writes.event_type, &type_field_);
+  AppendJsonString(&type_field_, writes.event_type);
 }
 
 void EventPostBuilder::Append(std::string_view user, std::string_view item,
                               std::optional<int> value, std::string* body, std::string* out) const {
   body->assign("{\"user_id\":");
-  AppendJsonString(user, body);
+  AppendJsonString(body, user);
   body->append(",\"item_id\":");
-  AppendJsonString(item, body);
+  AppendJsonString(body, item);
   body->append(type_field_);
   if (value) body->append(fmt::format(",\"value\":{}", *value));
   body->push_back('}');

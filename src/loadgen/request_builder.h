@@ -11,9 +11,6 @@
 
 namespace reco::loadgen_internal {
 
-// Appends `raw` as a JSON string literal (quotes included) to *out.
-void AppendJsonString(std::string_view raw, std::string* out);
-
 // "GET <target for user> HTTP/1.1" with a Host header.
 void AppendGetRequest(const UrlTemplate& url, std::string_view encoded_user, std::string* out);
 

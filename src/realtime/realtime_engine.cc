@@ -37,10 +37,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "latency_histogram.h"
 #include "reco/event_folding.h"
-#include "reco/recommender.h"
+#include "reco/latency_histogram.h"
 #include "reco/realtime.h"
+#include "reco/recommender.h"
 
 namespace reco {
 namespace {
@@ -65,14 +65,12 @@ struct LiveModel {
         model(std::move(registered.model)),
         interactions(std::move(registered.interactions)) {}
 
-  FoldRule fold_rule() const {
-    return FoldRuleFor(model->family() == ModelFamily::kExplicitAls);
-  }
+  FoldRule fold_rule() const { return FoldRuleFor(model->family() == ModelFamily::kExplicitAls); }
 
   std::string version;
   uint64_t events_through_seq;
   std::shared_ptr<const Recommender> model;  // any family
-  CsrMatrix interactions;  // num_users x num_items, what the model was trained on
+  CsrMatrix interactions;                    // num_users x num_items, what the model was trained on
 };
 
 // One item of a user's live history: the events on it since the model's
@@ -153,7 +151,8 @@ bool RowScores(const Recommender& model, const CsrMatrix& rows, uint32_t r) {
   one.rows = 1;
   one.cols = rows.cols;
   one.indptr = {0, rows.indptr[r + 1] - rows.indptr[r]};
-  one.indices.assign(rows.indices.begin() + rows.indptr[r], rows.indices.begin() + rows.indptr[r + 1]);
+  one.indices.assign(rows.indices.begin() + rows.indptr[r],
+                     rows.indices.begin() + rows.indptr[r + 1]);
   one.values.assign(rows.values.begin() + rows.indptr[r], rows.values.begin() + rows.indptr[r + 1]);
   uint32_t failed = 0;
   return model.RecommendHistories(one, nullptr, 1, 1, &failed).ok() && failed == 0;
@@ -334,7 +333,7 @@ struct RealtimeEngine::Impl {
   std::atomic<uint64_t> flush_failures{0};
   int64_t last_flush_ns = 0;  // write_mu
   std::atomic<uint64_t> activations{0};
-  realtime::LatencyHistogram latency;
+  ConcurrentLatencyHistogram latency;  // nanoseconds
 };
 
 void RealtimeEngine::Impl::AcceptAsync(std::vector<Event> events, AcceptDone done) {
@@ -693,7 +692,9 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
   refresh_batches.fetch_add(1, std::memory_order_relaxed);
   if (!enqueued_ns.empty()) {
     const int64_t now = NowNs();
-    for (uint32_t r : solved) latency.Record(static_cast<double>(now - enqueued_ns[r]) / 1e3);
+    for (uint32_t r : solved) {
+      latency.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - enqueued_ns[r])));
+    }
   }
   return Status::Ok();
 }
@@ -726,9 +727,9 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
     empty_row.cols = live.model->num_items();
     empty_row.indptr = {0, 0};
     uint32_t failed = 0;
-    RECO_RETURN_IF_ERROR(
-        live.model->RecommendHistories(empty_row, nullptr, 1, 1, &failed).status().WithContext(
-            context));
+    RECO_RETURN_IF_ERROR(live.model->RecommendHistories(empty_row, nullptr, 1, 1, &failed)
+                             .status()
+                             .WithContext(context));
     if (failed > 0) {
       return Status::FailedPrecondition(context + ": the model cannot score a user's row");
     }
@@ -931,9 +932,10 @@ RealtimeStats RealtimeEngine::stats() const {
     std::lock_guard lock(live_state->mu);
     s.live_users = live_state->histories.size();
   }
-  s.refresh_latency_p50_us = m.latency.Quantile(0.50);
-  s.refresh_latency_p99_us = m.latency.Quantile(0.99);
-  s.refresh_latency_max_us = m.latency.Max();
+  const LatencyHistogram latency = m.latency.Snapshot();
+  s.refresh_latency_p50_us = static_cast<double>(latency.ValueAtPercentile(50)) / 1e3;
+  s.refresh_latency_p99_us = static_cast<double>(latency.ValueAtPercentile(99)) / 1e3;
+  s.refresh_latency_max_us = static_cast<double>(latency.max()) / 1e3;
   return s;
 }
 
@@ -969,7 +971,7 @@ std::string RealtimeEngine::PrometheusText() const {
   metric("reco_realtime_queue_depth", "gauge", "Users waiting for a refresh.", s.queue_depth);
   metric("reco_realtime_live_users", "gauge", "Users with events since the model's training.",
          s.live_users);
-  const realtime::LatencyHistogram& h = impl_->latency;
+  const LatencyHistogram h = impl_->latency.Snapshot();
   out +=
       "# HELP reco_realtime_refresh_latency_seconds Time from queueing a user to their list "
       "being written.\n# TYPE reco_realtime_refresh_latency_seconds summary\n";
@@ -977,8 +979,9 @@ std::string RealtimeEngine::PrometheusText() const {
                      s.refresh_latency_p50_us / 1e6);
   out += fmt::format("reco_realtime_refresh_latency_seconds{{quantile=\"0.99\"}} {}\n",
                      s.refresh_latency_p99_us / 1e6);
-  out += fmt::format("reco_realtime_refresh_latency_seconds_sum {}\n", h.SumMicros() / 1e6);
-  out += fmt::format("reco_realtime_refresh_latency_seconds_count {}\n", h.Count());
+  out += fmt::format("reco_realtime_refresh_latency_seconds_sum {}\n",
+                     static_cast<double>(h.sum()) / 1e9);
+  out += fmt::format("reco_realtime_refresh_latency_seconds_count {}\n", h.count());
   return out;
 }
 

@@ -2,17 +2,14 @@
 // keep the two in step. All integers and floats are little-endian.
 #include "interactions_file.h"
 
-#include <unistd.h>
 #include <xxhash.h>
 
-#include <atomic>
 #include <bit>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 
-#include "file_util.h"
+#include "reco/coding.h"
+#include "reco/file_util.h"
 #include "reco/model_registry.h"
 
 namespace reco {
@@ -68,24 +65,24 @@ std::string EncodeInteractions(const CsrMatrix& m) {
   std::string out(size, '\0');
   auto* p = reinterpret_cast<uint8_t*>(out.data());
   std::memcpy(p, kMagic, sizeof(kMagic));
-  PutU32(p + 4, kFormatVersion);
-  PutU32(p + 8, m.rows);
-  PutU32(p + 12, m.cols);
-  PutU64(p + 16, nnz);
+  EncodeFixed32(p + 4, kFormatVersion);
+  EncodeFixed32(p + 8, m.rows);
+  EncodeFixed32(p + 12, m.cols);
+  EncodeFixed64(p + 16, nnz);
   size_t pos = kHeaderBytes;
   for (uint64_t v : m.indptr) {
-    PutU64(p + pos, v);
+    EncodeFixed64(p + pos, v);
     pos += 8;
   }
   for (uint32_t v : m.indices) {
-    PutU32(p + pos, v);
+    EncodeFixed32(p + pos, v);
     pos += 4;
   }
   for (float v : m.values) {
-    PutU32(p + pos, std::bit_cast<uint32_t>(v));
+    EncodeFixed32(p + pos, std::bit_cast<uint32_t>(v));
     pos += 4;
   }
-  PutU64(p + pos, XXH3_64bits(p, pos));
+  EncodeFixed64(p + pos, XXH3_64bits(p, pos));
   return out;
 }
 
@@ -98,14 +95,14 @@ Result<CsrMatrix> DecodeInteractions(std::string_view bytes) {
   if (size < kHeaderBytes) {
     return Status::Corruption("truncated inside the header (" + std::to_string(size) + " bytes)");
   }
-  const uint32_t version = GetU32(p + 4);
+  const uint32_t version = DecodeFixed32(p + 4);
   if (version != kFormatVersion) {
     return Status::Corruption("unsupported interactions format version " + std::to_string(version));
   }
   CsrMatrix m;
-  m.rows = GetU32(p + 8);
-  m.cols = GetU32(p + 12);
-  const uint64_t nnz = GetU64(p + 16);
+  m.rows = DecodeFixed32(p + 8);
+  m.cols = DecodeFixed32(p + 12);
+  const uint64_t nnz = DecodeFixed64(p + 16);
   // rows < 2^32, so the indptr term cannot overflow; nnz is bounded by the
   // file size before it is multiplied.
   const uint64_t fixed = kHeaderBytes + 8 * (uint64_t{m.rows} + 1) + kChecksumBytes;
@@ -115,7 +112,7 @@ Result<CsrMatrix> DecodeInteractions(std::string_view bytes) {
         std::to_string(m.rows) + ", nnz " + std::to_string(nnz) +
         ") describes a different size (truncated, trailing data or corrupted header)");
   }
-  const uint64_t stored = GetU64(p + size - kChecksumBytes);
+  const uint64_t stored = DecodeFixed64(p + size - kChecksumBytes);
   const uint64_t computed = XXH3_64bits(p, size - kChecksumBytes);
   if (stored != computed) {
     char text[96];
@@ -129,15 +126,15 @@ Result<CsrMatrix> DecodeInteractions(std::string_view bytes) {
   m.values.resize(nnz);
   size_t pos = kHeaderBytes;
   for (uint64_t& v : m.indptr) {
-    v = GetU64(p + pos);
+    v = DecodeFixed64(p + pos);
     pos += 8;
   }
   for (uint32_t& v : m.indices) {
-    v = GetU32(p + pos);
+    v = DecodeFixed32(p + pos);
     pos += 4;
   }
   for (float& v : m.values) {
-    v = std::bit_cast<float>(GetU32(p + pos));
+    v = std::bit_cast<float>(DecodeFixed32(p + pos));
     pos += 4;
   }
   Status valid = CheckCsr(m);
@@ -150,22 +147,11 @@ Result<CsrMatrix> DecodeInteractions(std::string_view bytes) {
 Status SaveInteractions(const CsrMatrix& matrix, const std::string& path) {
   Status valid = registry_internal::CheckCsr(matrix);
   if (!valid.ok()) return valid.WithContext("cannot save interactions to " + path);
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  RECO_RETURN_IF_ERROR(
-      registry_internal::WriteFileSynced(tmp, registry_internal::EncodeInteractions(matrix)));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + err);
-  }
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  return registry_internal::SyncDirectory(dir.empty() ? "." : dir);
+  return WriteFileAtomically(path, registry_internal::EncodeInteractions(matrix));
 }
 
 Result<CsrMatrix> LoadInteractions(const std::string& path) {
-  RECO_ASSIGN_OR_RETURN(std::string bytes, registry_internal::ReadFileBytes(path));
+  RECO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
   Result<CsrMatrix> m = registry_internal::DecodeInteractions(bytes);
   if (!m.ok()) return Status::Corruption(path + ": " + m.status().message());
   return m;

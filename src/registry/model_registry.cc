@@ -26,8 +26,9 @@
 #include <system_error>
 #include <tuple>
 
-#include "file_util.h"
 #include "interactions_file.h"
+#include "reco/errno_text.h"
+#include "reco/file_util.h"
 
 #ifndef RECO_VERSION
 #define RECO_VERSION "unknown"
@@ -38,10 +39,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using registry_internal::ReadFileBytes;
-using registry_internal::SyncDirectory;
-using registry_internal::WriteFileSynced;
-using registry_internal::Xxh128Hex;
+
+// XXH3-128 as 32 lowercase hex digits (high 64 bits first, as xxhsum prints).
+std::string Xxh128Hex(std::string_view bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
 
 constexpr char kModelFile[] = "model.rcfm";
 constexpr char kInteractionsFile[] = "interactions.rcsr";
@@ -86,8 +89,6 @@ json ShapeJson(const Recommender& model, const CsrMatrix& interactions) {
   }
   return shape;
 }
-
-std::string ErrnoText(int err) { return std::strerror(err); }
 
 // Registry ids are store ids, minus names that mean something to a file
 // system ("." and ".."; hidden names are reserved).
@@ -201,7 +202,7 @@ Status CheckFileEntry(const json& meta, const char* name, const std::string& pat
 // JSON object with the fields every version has.
 Result<json> ReadMeta(const std::string& version_dir, std::string_view version) {
   const std::string path = version_dir + "/" + kMetaFile;
-  Result<std::string> bytes = ReadFileBytes(path);
+  Result<std::string> bytes = ReadFileToString(path);
   if (!bytes.ok()) {
     if (bytes.status().code() == Status::Code::kNotFound) {
       return Status::Corruption(path + ": missing");
@@ -238,7 +239,7 @@ struct ModelRegistry::Impl {
   }
 
   Result<std::vector<Activation>> ReadActivations() const {
-    Result<std::string> bytes = ReadFileBytes(log_path);
+    Result<std::string> bytes = ReadFileToString(log_path);
     if (!bytes.ok()) {
       if (bytes.status().code() == Status::Code::kNotFound) return std::vector<Activation>{};
       return bytes.status();
@@ -312,9 +313,9 @@ Result<std::string> ModelRegistry::Register(const Recommender& model, const CsrM
   auto publish = [&]() -> Status {
     const std::string model_path = tmp + "/" + kModelFile;
     RECO_RETURN_IF_ERROR(SaveRecommender(model, model_path));
-    RECO_ASSIGN_OR_RETURN(std::string model_bytes, ReadFileBytes(model_path));
+    RECO_ASSIGN_OR_RETURN(std::string model_bytes, ReadFileToString(model_path));
     const std::string csr_bytes = registry_internal::EncodeInteractions(interactions);
-    RECO_RETURN_IF_ERROR(WriteFileSynced(tmp + "/" + kInteractionsFile, csr_bytes));
+    RECO_RETURN_IF_ERROR(WriteNewFileSynced(tmp + "/" + kInteractionsFile, csr_bytes));
 
     json meta = {{"format_version", kMetaFormatVersion},
                  {"version", version},
@@ -335,7 +336,7 @@ Result<std::string> ModelRegistry::Register(const Recommender& model, const CsrM
                  {"reco_version", RECO_VERSION}};
     meta["files"][kModelFile] = FileEntry(model_bytes);
     meta["files"][kInteractionsFile] = FileEntry(csr_bytes);
-    RECO_RETURN_IF_ERROR(WriteFileSynced(tmp + "/" + kMetaFile, meta.dump(2) + "\n"));
+    RECO_RETURN_IF_ERROR(WriteNewFileSynced(tmp + "/" + kMetaFile, meta.dump(2) + "\n"));
     RECO_RETURN_IF_ERROR(SyncDirectory(tmp));
     // Never over an existing version: rename(2) would replace an empty one.
     for (int attempt = 0;; ++attempt) {
@@ -356,7 +357,7 @@ Result<std::string> ModelRegistry::Register(const Recommender& model, const CsrM
       meta["version"] = version;
       const std::string meta_path = tmp + "/" + kMetaFile;
       std::remove(meta_path.c_str());
-      RECO_RETURN_IF_ERROR(WriteFileSynced(meta_path, meta.dump(2) + "\n"));
+      RECO_RETURN_IF_ERROR(WriteNewFileSynced(meta_path, meta.dump(2) + "\n"));
     }
     return SyncDirectory(impl_->versions_dir);
   };
@@ -421,11 +422,11 @@ Result<RegisteredModel> ModelRegistry::Load(std::string_view version) const {
     return model.status();
   }
   out.model = std::shared_ptr<const Recommender>(std::move(model).value());
-  RECO_ASSIGN_OR_RETURN(std::string model_bytes, ReadFileBytes(model_path));
+  RECO_ASSIGN_OR_RETURN(std::string model_bytes, ReadFileToString(model_path));
   RECO_RETURN_IF_ERROR(CheckFileEntry(meta, kModelFile, model_path, model_bytes));
 
   const std::string csr_path = dir + "/" + kInteractionsFile;
-  Result<std::string> csr_bytes = ReadFileBytes(csr_path);
+  Result<std::string> csr_bytes = ReadFileToString(csr_path);
   if (!csr_bytes.ok()) {
     if (csr_bytes.status().code() == Status::Code::kNotFound) {
       return Status::Corruption(csr_path + ": missing");
@@ -483,7 +484,7 @@ Status ModelRegistry::RecordActivation(std::string_view version) {
       return Status::IOError("cannot read " + path + ": " + ErrnoText(errno));
     }
     if (last != '\n') {
-      RECO_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path));
+      RECO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
       const size_t nl = bytes.rfind('\n');
       const off_t keep = nl == std::string::npos ? 0 : static_cast<off_t>(nl + 1);
       if (::ftruncate(fd, keep) != 0) {

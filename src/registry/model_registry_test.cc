@@ -274,13 +274,16 @@ TEST_F(RegistryTest, RegisterRejectsBadInput) {
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("2 x 4"));
   o.metrics_json = "[1]";
-  EXPECT_EQ(registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o).status().code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(
+      registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o).status().code(),
+      Status::Code::kInvalidArgument);
   o.metrics_json = "{}";
   for (const char* bad : {"..", ".hidden", "a/b", ""}) {
     o.version = bad;
     if (o.version.empty()) continue;  // empty means "generate one"
-    EXPECT_EQ(registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o).status().code(),
+    EXPECT_EQ(registry_->Register(*MakeAlsRecommender(TinyModel()), TinyInteractions(), o)
+                  .status()
+                  .code(),
               Status::Code::kInvalidArgument)
         << bad;
   }

@@ -1,10 +1,12 @@
-// Byte-level helpers of the HTTP layer: decoding request targets and writing
-// JSON and numbers straight into an output buffer (no temporaries).
+// Byte-level helpers of the HTTP layer: decoding request targets, error
+// bodies and query numbers. The JSON writers they build on are reco/text.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "reco/text.h"  // JSON strings and numbers, UTF-8 checks: shared with every module
 
 namespace reco::serve {
 
@@ -12,21 +14,6 @@ namespace reco::serve {
 // overwritten). Returns false on a truncated or non-hex escape. '+' is kept:
 // it only means space in HTML form bodies.
 bool PercentDecode(std::string_view in, std::string* out);
-
-// Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-bool IsValidUtf8(std::string_view s);
-
-// Any C0 control character or DEL.
-bool HasControlChars(std::string_view s);
-
-// Appends s as a quoted JSON string. Bytes that are not valid UTF-8 become
-// U+FFFD so the document stays valid whatever the store holds.
-void AppendJsonString(std::string* out, std::string_view s);
-
-// Shortest decimal that round-trips the float; non-finite values become null.
-void AppendJsonFloat(std::string* out, float value);
-
-void AppendUint(std::string* out, uint64_t value);
 
 // {"error":{"code":...,"message":...[,"field":...][,"index":n]}}: the body of
 // every error response. field is omitted when empty, index when negative.

@@ -1,4 +1,4 @@
-#include "reco/metrics.h"
+#include "reco/eval_metrics.h"
 
 #include <gtest/gtest.h>
 
