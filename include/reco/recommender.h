@@ -81,10 +81,11 @@ struct ValueOptions {
   float Apply(float raw) const;
 };
 
-// EASE (Steck 2019). Fit estimates its memory (two items x items float64
-// matrices while inverting, one float32 matrix kept) and time before
+// EASE (Steck 2019). Fit estimates its memory (one items x items float64
+// matrix, factorised and inverted in place, and the float32 B it keeps:
+// 12 bytes per item^2, plus an item-major copy of X) and time before
 // allocating anything and refuses with ResourceExhausted naming the catalogue
-// size and the limit when it does not fit.
+// size, the estimate and the limit when it does not fit.
 struct EaseOptions {
   float lambda = 500.0f;  // L2 penalty on B; > 0
   // 0 = the default limit: half of the machine's physical memory.

@@ -403,6 +403,8 @@ FitCost EstimateFitCost(const ModelConfig& config, uint32_t users, uint32_t item
       break;
     }
     case ModelFamily::kEase:
+      cost = EaseFitCost(users, items, nnz);
+      break;
     case ModelFamily::kItemKnn:
       break;  // not fitted by this build yet
   }
@@ -418,6 +420,7 @@ Result<std::unique_ptr<Recommender>> FitRecommender(const ModelConfig& config, c
     case ModelFamily::kImplicitAls:
       return FitAls(config, data, context);
     case ModelFamily::kEase:
+      return FitEase(config, data, context);
     case ModelFamily::kItemKnn:
       break;
   }
