@@ -82,6 +82,14 @@ TEST(PipelineMovieLensTest, EaseWellAboveRandomOnMl100k) {
   EXPECT_GT(e.ranking.ndcg_at_k, 0.3);
 }
 
+TEST(PipelineMovieLensTest, ItemKnnWellAboveRandomOnMl100k) {
+  if (!std::filesystem::exists(MovieLensDataDir() + "/ml-100k/u.data")) GTEST_SKIP();
+  const EvalResult e = RunDefault(ModelFamily::kItemKnn, "item-knn");
+  EXPECT_FALSE(e.has_rating_metrics);
+  EXPECT_GT(e.ranking.precision_at_k, 0.25);
+  EXPECT_GT(e.ranking.ndcg_at_k, 0.25);
+}
+
 // Bit-for-bit reproducibility: the same seed gives the same metrics on a
 // second run (splits, initialisation and solves are all deterministic).
 TEST(PipelineMovieLensTest, SameSeedSameMetrics) {

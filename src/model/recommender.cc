@@ -406,7 +406,8 @@ FitCost EstimateFitCost(const ModelConfig& config, uint32_t users, uint32_t item
       cost = EaseFitCost(users, items, nnz);
       break;
     case ModelFamily::kItemKnn:
-      break;  // not fitted by this build yet
+      cost = KnnFitCost(users, items, nnz, config.knn.neighbors);
+      break;
   }
   return cost;
 }
@@ -422,10 +423,9 @@ Result<std::unique_ptr<Recommender>> FitRecommender(const ModelConfig& config, c
     case ModelFamily::kEase:
       return FitEase(config, data, context);
     case ModelFamily::kItemKnn:
-      break;
+      return FitKnn(config, data, context);
   }
-  return Status::FailedPrecondition(std::string("fitting ") + ModelFamilyName(config.family) +
-                                    " models is not implemented yet");
+  return Status::InvalidArgument("model config: family is not als, ials, ease or knn");
 }
 
 // ---- shared checks (family.h) -------------------------------------------------
