@@ -150,7 +150,8 @@ void AddModelFlags(CLI::App* cmd, ModelFlags* f, const std::string& prefix) {
       ->check(CLI::NonNegativeNumber);
   add("alpha", &c.als.alpha, "ials: confidence c = 1 + alpha * t(value)")
       ->check(CLI::NonNegativeNumber);
-  add("nu", &c.als.nu, "ials: frequency-scaled regularisation exponent (Rendle et al. 2022; 0: off)")
+  add("nu", &c.als.nu,
+      "ials: frequency-scaled regularisation exponent (Rendle et al. 2022; 0: off)")
       ->check(CLI::Range(0.0, 4.0));
   add("alpha0", &c.als.alpha0, "ials: weight of unobserved entries (1: Hu-Koren-Volinsky)")
       ->check(CLI::PositiveNumber);
@@ -198,8 +199,7 @@ Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& f,
     family_name = "ials";
   }
   if (family_name.empty()) family_name = "als";
-  RECO_ASSIGN_OR_RETURN(ModelFamily family,
-                        ParseModelFamily(family_name).WithContext("--family"));
+  RECO_ASSIGN_OR_RETURN(ModelFamily family, ParseModelFamily(family_name).WithContext("--family"));
   ModelConfig c = DefaultModelConfig(family);
   const ModelConfig& g = f.given;
   // Only what was given on the command line overrides the family's defaults.
@@ -236,7 +236,9 @@ Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& f,
   if (given("log-eps")) c.values.epsilon = g.values.epsilon;
   if (given("ease-lambda")) c.ease.lambda = g.ease.lambda;
   if (given("max-memory")) {
-    c.ease.max_memory_bytes = static_cast<uint64_t>(f.max_memory_mb * 1024.0 * 1024.0);
+    // A positive limit below one byte is still a limit (0 means the default).
+    c.ease.max_memory_bytes = std::max<uint64_t>(
+        f.max_memory_mb > 0 ? 1 : 0, static_cast<uint64_t>(f.max_memory_mb * 1024.0 * 1024.0));
   }
   if (given("similarity")) {
     RECO_ASSIGN_OR_RETURN(c.knn.similarity,

@@ -235,6 +235,19 @@ TEST(EaseTest, HistoriesExcludeAndCountFailures) {
             Status::Code::kInvalidArgument);
   EXPECT_EQ((*model)->SimilarItems(std::vector<uint32_t>{4}, 3, 1).status().code(),
             Status::Code::kInvalidArgument);
+  // Known users: a matrix of another shape, an unknown user, a bad column.
+  CsrMatrix wrong = d.m;
+  wrong.cols = 5;
+  EXPECT_EQ((*model)->RecommendUsers({}, wrong, nullptr, 2, 1).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ((*model)->RecommendUsers(std::vector<uint32_t>{4}, d.m, nullptr, 2, 1).status().code(),
+            Status::Code::kInvalidArgument);
+  CsrMatrix bad = d.m;
+  bad.indices[1] = 7;
+  auto r = (*model)->RecommendUsers(std::vector<uint32_t>{0}, bad, nullptr, 2, 1);
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("row 0 column 7 is out of range"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(EaseTest, RefusesWhenOverTheMemoryLimit) {

@@ -37,6 +37,35 @@ BlockScorer HistoryScorer(const CsrMatrix& m, std::span<const uint32_t> rows,
   };
 }
 
+// The rows a batch will score are well formed (offsets in order, columns in
+// range): checked per call for those rows only, as precompute calls this once
+// per batch of users on the same matrix.
+Status CheckScoredRows(const CsrMatrix& m, std::span<const uint32_t> rows) {
+  if (m.indptr.size() != uint64_t{m.rows} + 1 || m.indptr.front() != 0 ||
+      m.indptr.back() != m.indices.size() || m.values.size() != m.indices.size()) {
+    return Status::InvalidArgument(
+        "interaction matrix: indptr/indices/values sizes do not "
+        "describe " +
+        std::to_string(m.rows) + " rows");
+  }
+  const uint64_t n = rows.empty() ? m.rows : rows.size();
+  for (uint64_t q = 0; q < n; ++q) {
+    const uint32_t r = rows.empty() ? static_cast<uint32_t>(q) : rows[q];
+    if (m.indptr[r] > m.indptr[r + 1] || m.indptr[r + 1] > m.indices.size()) {
+      return Status::InvalidArgument("interaction matrix: row " + std::to_string(r) +
+                                     " offsets are out of order");
+    }
+    for (uint64_t p = m.indptr[r]; p < m.indptr[r + 1]; ++p) {
+      if (m.indices[p] >= m.cols) {
+        return Status::InvalidArgument("interaction matrix: row " + std::to_string(r) + " column " +
+                                       std::to_string(m.indices[p]) + " is out of range (" +
+                                       std::to_string(m.cols) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<RankedLists> RankUsersByItemRows(std::span<const uint32_t> users,
@@ -50,8 +79,8 @@ Result<RankedLists> RankUsersByItemRows(std::span<const uint32_t> users,
                                    std::to_string(num_users) + " users and " +
                                    std::to_string(num_items) + " items");
   }
-  RECO_RETURN_IF_ERROR(ValidateHistories(interactions, nullptr, num_items));
   RECO_RETURN_IF_ERROR(CheckIndices(users, num_users, "user"));
+  RECO_RETURN_IF_ERROR(CheckScoredRows(interactions, users));
   BlockTopKOptions opts;
   opts.k = k;
   opts.threads = threads;
