@@ -216,8 +216,9 @@ class Recommender {
                                                  int threads, uint32_t* failed_rows) const = 0;
 
   // For each item in `items` (all when empty) the k most similar other items:
-  // cosine of factor rows for ALS, the largest weights B_ij for EASE, the
-  // neighbour list for kNN. The item itself is never returned.
+  // cosine of factor rows for ALS, the largest weights B_qj of item q's row
+  // for EASE (what a history of q alone scores), q's neighbour list for kNN.
+  // The item itself is never returned.
   virtual Result<RankedLists> SimilarItems(std::span<const uint32_t> items, uint32_t k,
                                            int threads) const = 0;
 
