@@ -81,10 +81,11 @@ struct ValueOptions {
   float Apply(float raw) const;
 };
 
-// EASE (Steck 2019). Fit estimates its memory (two items x items float64
-// matrices while inverting, one float32 matrix kept) and time before
+// EASE (Steck 2019). Fit estimates its memory (one items x items float64
+// matrix, factorised and inverted in place, and the float32 B it keeps:
+// 12 bytes per item^2, plus an item-major copy of X) and time before
 // allocating anything and refuses with ResourceExhausted naming the catalogue
-// size and the limit when it does not fit.
+// size, the estimate and the limit when it does not fit.
 struct EaseOptions {
   float lambda = 500.0f;  // L2 penalty on B; > 0
   // 0 = the default limit: half of the machine's physical memory.
@@ -215,8 +216,9 @@ class Recommender {
                                                  int threads, uint32_t* failed_rows) const = 0;
 
   // For each item in `items` (all when empty) the k most similar other items:
-  // cosine of factor rows for ALS, the largest weights B_ij for EASE, the
-  // neighbour list for kNN. The item itself is never returned.
+  // cosine of factor rows for ALS, the largest weights B_qj of item q's row
+  // for EASE (what a history of q alone scores), q's neighbour list for kNN.
+  // The item itself is never returned.
   virtual Result<RankedLists> SimilarItems(std::span<const uint32_t> items, uint32_t k,
                                            int threads) const = 0;
 

@@ -465,6 +465,49 @@ TEST_F(CliTest, UsageErrors) {
   EXPECT_FAILS_WITH(Run({"loadtest"}), "--url is required");
 }
 
+// The item-item families on the command line: they train, save and
+// recommend like ALS; EASE over its memory limit and an unknown family are
+// clean, specific failures.
+TEST_F(CliTest, ModelFamilyFlags) {
+  Write("train.csv",
+        "user_id,item_id,rating,timestamp\n"
+        "u1,a,5,1\nu1,b,3,2\nu1,c,4,3\n"
+        "u2,a,4,1\nu2,c,2,2\nu2,d,5,3\n"
+        "u3,b,1,1\nu3,c,2,2\nu3,d,4,3\n");
+  for (const char* family : {"ease", "knn"}) {
+    SCOPED_TRACE(family);
+    EXPECT_SUCCEEDS(Run({"train", "--train", "train.csv", "--family", family, "-o", "m"}));
+    EXPECT_SUCCEEDS(Run({"recommend", "-m", "m", "--k", "1", "-o", "recs.csv"}));
+    EXPECT_THAT(Read("recs.csv"), HasSubstr("u1,d,"));  // u1's only unseen item
+  }
+  EXPECT_SUCCEEDS(Run({"train", "--train", "train.csv", "--family", "knn", "--similarity",
+                       "jaccard", "--half-life-days", "1", "-o", "m"}));
+
+  // 400 items: EASE needs 12 bytes per item^2, about 1.8 MiB, over 1 MiB.
+  std::string big = "user_id,item_id,rating,timestamp\n";
+  for (int i = 0; i < 400; ++i)
+    big += "u" + std::to_string(i % 7) + ",i" + std::to_string(i) + ",1,1\n";
+  Write("big.csv", big);
+  Outcome r = Run(
+      {"train", "--train", "big.csv", "--family", "ease", "--max-memory", "1", "-o", "big.model"});
+  EXPECT_FAILS_WITH(r, "catalogue of 400 items");
+  EXPECT_THAT(r.err, HasSubstr("memory limit of 1.0 MiB (--max-memory)")) << r;
+  EXPECT_FALSE(fs::exists(Path("big.model")));
+  // A limit below one byte is still a limit, not the default.
+  EXPECT_FAILS_WITH(Run({"train", "--train", "train.csv", "--family", "ease", "--max-memory",
+                         "1e-9", "-o", "m2"}),
+                    "catalogue of 4 items");
+
+  EXPECT_FAILS_WITH(Run({"train", "--train", "train.csv", "--family", "svd", "-o", "m3"}),
+                    "unknown model family 'svd' (expected als, ials, ease or knn)");
+  EXPECT_FAILS_WITH(
+      Run({"train", "--train", "train.csv", "--family", "knn", "--similarity", "dice"}),
+      "unknown similarity 'dice' (expected cosine, jaccard or lift)");
+  EXPECT_FAILS_WITH(
+      Run({"train", "--train", "train.csv", "--family", "ease", "--ease-lambda", "-1"}),
+      "--ease-lambda");
+}
+
 // A misspelt command is named, and usage errors exit 2.
 TEST_F(CliTest, UnknownSubcommandIsNamed) {
   EXPECT_FAILS_WITH(Run({"frobnicate"}), "frobnicate");

@@ -238,7 +238,9 @@ Result<ModelConfig> ToModelConfig(const CLI::App& cmd, const ModelFlags& f,
   if (given("log-eps")) c.values.epsilon = g.values.epsilon;
   if (given("ease-lambda")) c.ease.lambda = g.ease.lambda;
   if (given("max-memory")) {
-    c.ease.max_memory_bytes = static_cast<uint64_t>(f.max_memory_mb * 1024.0 * 1024.0);
+    // A positive limit below one byte is still a limit (0 means the default).
+    c.ease.max_memory_bytes = std::max<uint64_t>(
+        f.max_memory_mb > 0 ? 1 : 0, static_cast<uint64_t>(f.max_memory_mb * 1024.0 * 1024.0));
   }
   if (given("similarity")) {
     RECO_ASSIGN_OR_RETURN(c.knn.similarity,

@@ -37,6 +37,28 @@ Result<std::unique_ptr<Recommender>> LoadAlsPayload(const ModelConfig& config, I
                                                     IdMap items, const uint8_t* payload,
                                                     uint64_t bytes);
 
+// EASE (ease_recommender.cc): FitRecommender for kEase, its cost estimate,
+// its payload loader and a model from given weights (I x I, row-major B).
+Result<std::unique_ptr<Recommender>> FitEase(const ModelConfig& config, const FitData& data,
+                                             const FitContext& context);
+FitCost EaseFitCost(uint32_t users, uint32_t items, uint64_t nnz);
+Result<std::unique_ptr<Recommender>> LoadEasePayload(const ModelConfig& config, IdMap users,
+                                                     IdMap items, const uint8_t* payload,
+                                                     uint64_t bytes);
+std::unique_ptr<Recommender> MakeEaseRecommender(const ModelConfig& config, IdMap users,
+                                                 IdMap items, std::vector<float> weights);
+
+// Item-kNN (knn_recommender.cc): the same four for kItemKnn; `neighbors`
+// is items x items, columns strictly increasing, no diagonal entries.
+Result<std::unique_ptr<Recommender>> FitKnn(const ModelConfig& config, const FitData& data,
+                                            const FitContext& context);
+FitCost KnnFitCost(uint32_t users, uint32_t items, uint64_t nnz, uint32_t neighbors);
+Result<std::unique_ptr<Recommender>> LoadKnnPayload(const ModelConfig& config, IdMap users,
+                                                    IdMap items, const uint8_t* payload,
+                                                    uint64_t bytes);
+std::unique_ptr<Recommender> MakeKnnRecommender(const ModelConfig& config, IdMap users, IdMap items,
+                                                CsrMatrix neighbors);
+
 // ---- shared checks and transforms -------------------------------------------
 
 // InvalidArgument unless `data` is a well-formed users x items CSR with ID

@@ -403,8 +403,11 @@ FitCost EstimateFitCost(const ModelConfig& config, uint32_t users, uint32_t item
       break;
     }
     case ModelFamily::kEase:
+      cost = EaseFitCost(users, items, nnz);
+      break;
     case ModelFamily::kItemKnn:
-      break;  // not fitted by this build yet
+      cost = KnnFitCost(users, items, nnz, config.knn.neighbors);
+      break;
   }
   return cost;
 }
@@ -418,11 +421,11 @@ Result<std::unique_ptr<Recommender>> FitRecommender(const ModelConfig& config, c
     case ModelFamily::kImplicitAls:
       return FitAls(config, data, context);
     case ModelFamily::kEase:
+      return FitEase(config, data, context);
     case ModelFamily::kItemKnn:
-      break;
+      return FitKnn(config, data, context);
   }
-  return Status::FailedPrecondition(std::string("fitting ") + ModelFamilyName(config.family) +
-                                    " models is not implemented yet");
+  return Status::InvalidArgument("model config: family is not als, ials, ease or knn");
 }
 
 // ---- shared checks (family.h) -------------------------------------------------

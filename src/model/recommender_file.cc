@@ -100,9 +100,12 @@ Result<std::unique_ptr<Recommender>> ParseVersion2(const std::vector<uint8_t>& b
       model = LoadAlsPayload(*config, std::move(users), std::move(items), payload, h.payload_bytes);
       break;
     case ModelFamily::kEase:
+      model =
+          LoadEasePayload(*config, std::move(users), std::move(items), payload, h.payload_bytes);
+      break;
     case ModelFamily::kItemKnn:
-      return Status::Corruption(std::string(ModelFamilyName(config->family)) +
-                                " models are not readable by this build");
+      model = LoadKnnPayload(*config, std::move(users), std::move(items), payload, h.payload_bytes);
+      break;
   }
   if (!model.ok()) return model.status();
   const uint8_t* meta = cursor.Take(h.metadata_bytes);
