@@ -51,16 +51,22 @@ inline constexpr size_t kMaxEventIdBytes = 256;   // user_id, item_id
 inline constexpr size_t kMaxEventTypeBytes = 32;  // type
 
 struct Event {
-  std::string user_id;         // 1..256 bytes; no control characters, ',' or '"',
-  std::string item_id;         // no leading/trailing blank (they must survive CSV export)
+  // user_id, item_id and type follow the ID rules: valid UTF-8, no control
+  // characters (C0, NUL, DEL), ',' or '"', no leading/trailing blank (so not
+  // blank only; they must survive CSV export).
+  std::string user_id;         // 1..256 bytes
+  std::string item_id;         // 1..256 bytes
   std::string type;            // 1..32 bytes, e.g. "view", "click", "rating"
-  std::optional<float> value;  // finite when present (a rating, a dwell time)
+  std::optional<float> value;  // finite, |value| <= kMaxInteractionValue (a rating, a dwell time)
   int64_t timestamp_ms = 0;    // Unix epoch milliseconds
 };
 
 bool operator==(const Event& a, const Event& b);
 
-// InvalidArgument naming the offending field when `event` breaks a limit above.
+// InvalidArgument naming the offending field when `event` breaks a limit
+// above; the message starts with the field's name. Append refuses such events.
+// (The reader accepts what older versions wrote: a type then needed only its
+// length.)
 Status ValidateEvent(const Event& event);
 
 struct EventLogOptions {

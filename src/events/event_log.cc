@@ -23,6 +23,9 @@
 
 #include <fmt/format.h>
 
+#include "reco/interactions.h"
+#include "reco/text.h"
+
 namespace reco {
 namespace {
 
@@ -150,6 +153,61 @@ void EncodeRecord(uint64_t seq, const Event& e, std::string* out) {
   std::memcpy(rec + 5, &checksum, 8);
 }
 
+bool IsBadIdByte(unsigned char c) { return c < 0x20 || c == 0x7f || c == ',' || c == '"'; }
+
+// The rules records were written under before types followed the ID rules
+// (a type was only 1..32 bytes). The reader keeps to them so that a log
+// written then still opens; every new event meets ValidateEvent.
+Status ValidateStoredId(std::string_view field, const std::string& id) {
+  if (id.empty() || id.size() > kMaxEventIdBytes) {
+    return Status::InvalidArgument(
+        fmt::format("{} must be 1..{} bytes, got {}", field, kMaxEventIdBytes, id.size()));
+  }
+  for (char c : id) {
+    if (IsBadIdByte(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument(
+          fmt::format("{} contains a control character, ',' or '\"'", field));
+    }
+  }
+  if (id.front() == ' ' || id.back() == ' ') {
+    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
+  }
+  return Status::Ok();
+}
+
+Status ValidateStoredEvent(const Event& event) {
+  RECO_RETURN_IF_ERROR(ValidateStoredId("user_id", event.user_id));
+  RECO_RETURN_IF_ERROR(ValidateStoredId("item_id", event.item_id));
+  if (event.type.empty() || event.type.size() > kMaxEventTypeBytes) {
+    return Status::InvalidArgument(
+        fmt::format("type must be 1..{} bytes, got {}", kMaxEventTypeBytes, event.type.size()));
+  }
+  if (event.value && !std::isfinite(*event.value)) {
+    return Status::InvalidArgument("value must be a finite number");
+  }
+  return Status::Ok();
+}
+
+// The ID rules of docs/api.md, for every string field of a new event.
+Status ValidateIdField(std::string_view field, const std::string& id, size_t max_bytes) {
+  if (id.empty() || id.size() > max_bytes) {
+    return Status::InvalidArgument(
+        fmt::format("{} must be 1..{} bytes, got {}", field, max_bytes, id.size()));
+  }
+  if (!IsValidUtf8(id)) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+  for (char c : id) {
+    if (IsBadIdByte(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument(
+          fmt::format("{} contains a control character, ',' or '\"'", field));
+    }
+  }
+  // With control characters refused, a blank here is a space.
+  if (id.front() == ' ' || id.back() == ' ') {
+    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
+  }
+  return Status::Ok();
+}
+
 // Parses the record at data[offset]. Returns "" and fills the outputs when it
 // is valid, else the reason it is not. Nothing is allocated before the length
 // and checksum have been checked.
@@ -204,7 +262,9 @@ std::string ParseRecord(std::string_view data, size_t offset, uint64_t* seq, Eve
   if (!read_string(2, kMaxEventIdBytes, &event->item_id)) return "malformed payload: item_id";
   if (!read_string(1, kMaxEventTypeBytes, &event->type)) return "malformed payload: type";
   if (p != end) return "malformed payload: trailing bytes";
-  if (Status st = ValidateEvent(*event); !st.ok()) return "malformed payload: " + st.message();
+  if (Status st = ValidateStoredEvent(*event); !st.ok()) {
+    return "malformed payload: " + st.message();
+  }
   *record_bytes = kRecordHeaderBytes + len;
   return "";
 }
@@ -412,25 +472,6 @@ size_t FirstSegmentFor(const std::vector<SegmentFile>& segments, uint64_t seq) {
   return i;
 }
 
-bool IsBadIdByte(unsigned char c) { return c < 0x20 || c == 0x7f || c == ',' || c == '"'; }
-
-Status ValidateId(std::string_view field, const std::string& id) {
-  if (id.empty() || id.size() > kMaxEventIdBytes) {
-    return Status::InvalidArgument(
-        fmt::format("{} must be 1..{} bytes, got {}", field, kMaxEventIdBytes, id.size()));
-  }
-  for (char c : id) {
-    if (IsBadIdByte(static_cast<unsigned char>(c))) {
-      return Status::InvalidArgument(
-          fmt::format("{} contains a control character, ',' or '\"'", field));
-    }
-  }
-  if (id.front() == ' ' || id.back() == ' ') {
-    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 int EventLogFiles::Open(const char* path, int flags, mode_t mode) {
@@ -449,14 +490,13 @@ bool operator==(const Event& a, const Event& b) {
 }
 
 Status ValidateEvent(const Event& event) {
-  RECO_RETURN_IF_ERROR(ValidateId("user_id", event.user_id));
-  RECO_RETURN_IF_ERROR(ValidateId("item_id", event.item_id));
-  if (event.type.empty() || event.type.size() > kMaxEventTypeBytes) {
-    return Status::InvalidArgument(
-        fmt::format("type must be 1..{} bytes, got {}", kMaxEventTypeBytes, event.type.size()));
-  }
-  if (event.value && !std::isfinite(*event.value)) {
-    return Status::InvalidArgument("value must be a finite number");
+  RECO_RETURN_IF_ERROR(ValidateIdField("user_id", event.user_id, kMaxEventIdBytes));
+  RECO_RETURN_IF_ERROR(ValidateIdField("item_id", event.item_id, kMaxEventIdBytes));
+  RECO_RETURN_IF_ERROR(ValidateIdField("type", event.type, kMaxEventTypeBytes));
+  if (event.value &&
+      (!std::isfinite(*event.value) || std::fabs(*event.value) > kMaxInteractionValue)) {
+    return Status::InvalidArgument(fmt::format("value must be a finite number in [-{0}, {0}]",
+                                               static_cast<int64_t>(kMaxInteractionValue)));
   }
   return Status::Ok();
 }

@@ -2,6 +2,8 @@
 // status codes, auth, ordering of pipelined writes and reads, and a graceful
 // shutdown that waits for a write in progress. Nothing asserts on time.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include <stdlib.h>
@@ -539,6 +541,43 @@ TEST_P(IngestServerTest, SighupReloads) {
   auto r = c.Get("/healthz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_P(IngestServerTest, HostileBodiesAre400AndNeverCopiedToTheLog) {
+  // Big enough for a body the server hands to its ingest pool (> 16 KiB).
+  options_.max_event_body_bytes = 256 * 1024;
+  StartServer();
+  auto captured = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+  spdlog::default_logger()->sinks().push_back(captured);
+  const std::string digits = "1" + std::string(100'000, '0');
+  struct Case {
+    std::string body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"user_id":"u","item_id":"i","type":"t","value":)" + digits + "}", "value"},
+      {R"({"user_id":"u","item_id":"i","type":"t","value":1e400})", "value"},
+      {R"({"user_id":"u","item_id":"i","type":"t","value":1e20})", "value"},
+      {R"({"user_id":"u","item_id":"i","type":"t","timestamp":)" + digits + "}", "timestamp"},
+      {R"({"user_id":"u","item_id":"i","type":"a\nb"})", "type"},
+      {R"({"user_id":"u","item_id":"i","type":" "})", "type"},
+      {R"({"user_id":"u","item_id":"i","type":"\u0000"})", "type"},
+      {std::string(R"({"user_id":"u","item_id":"i","type":"t"})") + std::string("\0garbage", 8),
+       ""},
+  };
+  for (const Case& c : cases) {
+    auto r = Post("/v1/events", c.body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << c.body.substr(0, 80) << " -> " << r->body;
+    EXPECT_EQ(ErrorOf(*r).value("field", ""), c.field) << r->body;
+    EXPECT_LT(r->body.size(), 300u);
+  }
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_TRUE(sink_.accepted().empty());
+  for (const std::string& line : captured->last_formatted()) {
+    EXPECT_LT(line.size(), 1000u) << line.substr(0, 200);
+    EXPECT_EQ(line.find(std::string(100, '0')), std::string::npos) << line.substr(0, 200);
+  }
 }
 
 TEST_P(IngestServerTest, LargeBatchIsAcceptedWhole) {
