@@ -2,9 +2,11 @@
 #include "reco/loader.h"
 
 #include <gtest/gtest.h>
+#define XXH_INLINE_ALL
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -646,6 +648,82 @@ TEST(EventLogTest, ExportedCsvLoadsAsTrainingData) {
   EXPECT_EQ(ds->interactions[1].value, 1.0f);
   EXPECT_EQ(ds->interactions[2].value, 2.5f);
   EXPECT_EQ(ds->interactions[2].timestamp, 30);
+}
+
+TEST(EventLogTest, AppendRefusesStringsThatBreakTheIdRules) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  ASSERT_TRUE(log);
+  struct Case {
+    std::string user, item, type, message;
+  };
+  const std::vector<Case> cases = {
+      {"u", "i", "a\nb", "type contains a control character"},
+      {"u", "i", std::string("a\0b", 3), "type contains a control character"},
+      {"u", "i", "\x7f", "type contains a control character"},
+      {"u", "i", " ", "type has a leading or trailing blank"},
+      {"u", "i", std::string(33, 't'), "type must be 1..32 bytes, got 33"},
+      {"u\xff", "i", "t", "user_id is not valid UTF-8"},
+      {"u", "\xc3", "t", "item_id is not valid UTF-8"},
+      {"  ", "i", "t", "user_id has a leading or trailing blank"},
+  };
+  for (const Case& c : cases) {
+    Event e = MakeEvent(1);
+    e.user_id = c.user;
+    e.item_id = c.item;
+    e.type = c.type;
+    const std::vector<Event> events = {e};
+    Result<uint64_t> r = log->Append(events);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_TRUE(r.status().message().starts_with(c.message)) << r.status().message();
+  }
+  Event big = MakeEvent(2);
+  big.value = 1.5e6f;
+  const std::vector<Event> events = {big};
+  Result<uint64_t> r = log->Append(events);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "value must be a finite number in [-1000000, 1000000]");
+  EXPECT_EQ(log->last_seq(), 0u);
+  EXPECT_TRUE(log->health().ok());  // a refused event is not a log failure
+}
+
+TEST(EventLogTest, ALogWrittenUnderTheOlderTypeRuleStillOpens) {
+  // Before types followed the ID rules, "a\nb" was a valid type. Such a
+  // record, checksummed as a writer of then would, is still read.
+  TempDir dir;
+  Event e = MakeEvent(2);
+  e.type = "aXb";
+  {
+    auto log = OpenOrDie(dir.path());
+    ASSERT_TRUE(log);
+    const std::vector<Event> events = {e};
+    ASSERT_TRUE(log->Append(events).ok());
+  }
+  const std::string path = SegmentPaths(dir.path()).at(0);
+  std::string bytes = ReadFile(path);
+  const size_t at = bytes.find("aXb");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 1] = '\n';
+  // Record 1 starts after the 24-byte segment header: u32 length, u8
+  // version, u64 checksum, payload (docs/formats.md).
+  uint32_t len;
+  std::memcpy(&len, bytes.data() + 24, 4);
+  const uint8_t version = static_cast<uint8_t>(bytes[28]);
+  const uint64_t checksum =
+      XXH3_64bits_withSeed(bytes.data() + 37, len, uint64_t{len} | uint64_t{version} << 32);
+  std::memcpy(bytes.data() + 29, &checksum, 8);
+  WriteFile(path, bytes);
+
+  auto log = OpenOrDie(dir.path());
+  ASSERT_TRUE(log);
+  const auto records = ReadAll(*log);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].second.type, "a\nb");
+  // New events meet the rule.
+  Event again = records[0].second;
+  const std::vector<Event> events = {again};
+  EXPECT_FALSE(log->Append(events).ok());
 }
 
 // Fault injection through the EventLogFiles seam: each fault is switched on
