@@ -107,8 +107,9 @@ class EventLog {
   // one, after the records are durable. Thread-safe. An empty span returns the
   // current last sequence number.
   //
-  // A write that is not durable is never reported as one: a failed or short
-  // write (ENOSPC, EIO), a failed fdatasync, a segment that cannot be created,
+  // A write that is not durable is never reported as one: a failed write
+  // (ENOSPC, EIO, or one that writes nothing; a short write is continued), a
+  // failed fdatasync, a segment that cannot be created,
   // and a segment whose directory entry is gone after the sync (the directory
   // was deleted or moved: fstat says no links, or the path now names another
   // inode or nothing) are each an IOError for every event of the group. The
