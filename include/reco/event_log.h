@@ -25,25 +25,48 @@
 #include <span>
 #include <string>
 
+#include <sys/types.h>
+
 #include "reco/status.h"
 
 namespace reco {
+
+// The file calls the log's writer makes, behind an interface so that tests
+// inject faults (a failing fdatasync, a short write, a full disk) into a real
+// log without killing processes, as leveldb's Env does. Each method behaves
+// as the POSIX call it names: the same return value, errno set on failure.
+// The defaults make the real calls; a test overrides what it breaks.
+class EventLogFiles {
+ public:
+  virtual ~EventLogFiles() = default;
+  virtual int Open(const char* path, int flags, mode_t mode);
+  virtual ssize_t Pwrite(int fd, const void* data, size_t n, off_t offset);
+  virtual int Fdatasync(int fd);
+  virtual int Ftruncate(int fd, off_t length);
+  virtual int Rename(const char* from, const char* to);
+};
 
 // Limits checked by Append (and by the reader before anything is allocated).
 inline constexpr size_t kMaxEventIdBytes = 256;   // user_id, item_id
 inline constexpr size_t kMaxEventTypeBytes = 32;  // type
 
 struct Event {
-  std::string user_id;         // 1..256 bytes; no control characters, ',' or '"',
-  std::string item_id;         // no leading/trailing blank (they must survive CSV export)
+  // user_id, item_id and type follow the ID rules: valid UTF-8, no control
+  // characters (C0, NUL, DEL), ',' or '"', no leading/trailing blank (so not
+  // blank only; they must survive CSV export).
+  std::string user_id;         // 1..256 bytes
+  std::string item_id;         // 1..256 bytes
   std::string type;            // 1..32 bytes, e.g. "view", "click", "rating"
-  std::optional<float> value;  // finite when present (a rating, a dwell time)
+  std::optional<float> value;  // finite, |value| <= kMaxInteractionValue (a rating, a dwell time)
   int64_t timestamp_ms = 0;    // Unix epoch milliseconds
 };
 
 bool operator==(const Event& a, const Event& b);
 
-// InvalidArgument naming the offending field when `event` breaks a limit above.
+// InvalidArgument naming the offending field when `event` breaks a limit
+// above; the message starts with the field's name. Append refuses such events.
+// (The reader accepts what older versions wrote: a type then needed only its
+// length.)
 Status ValidateEvent(const Event& event);
 
 struct EventLogOptions {
@@ -53,6 +76,8 @@ struct EventLogOptions {
   // Drop (and log) corrupt records found before the tail instead of refusing
   // to open. Sequence numbers then have gaps where records were dropped.
   bool skip_corrupt_records = false;
+  // Borrowed, must outlive the log; nullptr makes the real calls. For tests.
+  EventLogFiles* files = nullptr;
 };
 
 // What Open found and repaired.
@@ -80,9 +105,23 @@ class EventLog {
 
   // Appends `events` with consecutive sequence numbers and returns the last
   // one, after the records are durable. Thread-safe. An empty span returns the
-  // current last sequence number. After a write or fdatasync failure every
-  // later Append fails too (the file state is unknown; reopen to recover).
+  // current last sequence number.
+  //
+  // A write that is not durable is never reported as one: a failed write
+  // (ENOSPC, EIO, or one that writes nothing; a short write is continued), a
+  // failed fdatasync, a segment that cannot be created,
+  // and a segment whose directory entry is gone after the sync (the directory
+  // was deleted or moved: fstat says no links, or the path now names another
+  // inode or nothing) are each an IOError for every event of the group. The
+  // log then refuses every later Append with that error (the file state is
+  // unknown) until it is reopened: restart the process once the directory is
+  // usable again. Events of a failed group may or may not be in the log after
+  // a restart; they were never acknowledged.
   Result<uint64_t> Append(std::span<const Event> events);
+
+  // OK while Append can succeed; else the error that stopped it (see Append).
+  // Cheap and thread-safe: /readyz and /metrics call it.
+  Status health() const;
 
   // Calls `callback` for every durable event with seq >= from_seq, in order.
   // Safe to call while other threads append (sees a snapshot of the log).

@@ -171,6 +171,10 @@ struct WriteBackends {
   // Enables POST /v1/admin/models/{version}/activate, SIGHUP reload (with
   // handle_signals) and "live_model_version" in /readyz.
   ModelAdmin* models = nullptr;
+  // The log behind `events`, when there is one: while it refuses appends
+  // (EventLog::health), /readyz answers 503 "event log not writable", and
+  // /metrics has reco_event_log_writable.
+  const EventLog* event_log = nullptr;
   ApiKeys keys;
   // Appended to /metrics when set: Prometheus text of the backends (e.g.
   // RealtimeEngine::PrometheusText). Called on a worker thread; keep it cheap.

@@ -19,6 +19,13 @@ bool IsValidUtf8(std::string_view s);
 // Any C0 control character or DEL.
 bool HasControlChars(std::string_view s);
 
+// What a log line may quote of outside input (a request body, a parser's
+// message that repeats it): `s` when it has at most max_bytes bytes, else
+// its first max_bytes bytes (cut back to a UTF-8 boundary) and "…". One
+// request must never add its whole body to the log.
+inline constexpr size_t kMaxLoggedInputBytes = 128;
+std::string CapForLog(std::string_view s, size_t max_bytes = kMaxLoggedInputBytes);
+
 // Appends s as a quoted JSON string (RFC 8259): '"', '\\' and control
 // characters escaped, well-formed UTF-8 copied as is, and every byte that is
 // not part of well-formed UTF-8 replaced by U+FFFD (as "\ufffd"), so the

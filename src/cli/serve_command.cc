@@ -98,6 +98,7 @@ void RunServe(const ServeFlags& f, int* exit_code) {
       return;
     }
     log = std::move(opened).value();
+    writes.event_log = log.get();
     const EventLogRecovery& rec = log->recovery();
     spdlog::info("event log {}: {} events in {} segments, last seq {}{}", f.events_dir, rec.events,
                  rec.segments, log->last_seq(),

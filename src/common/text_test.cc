@@ -33,6 +33,15 @@ TEST(Utf8Test, AcceptsWellFormedAndRejectsMalformed) {
   EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation
 }
 
+TEST(CapForLogTest, KeepsShortTextAndCutsLongTextAtACharacter) {
+  EXPECT_EQ(CapForLog("short"), "short");
+  EXPECT_EQ(CapForLog(std::string(128, 'a')), std::string(128, 'a'));
+  EXPECT_EQ(CapForLog(std::string(1 << 20, '9')), std::string(128, '9') + "\u2026");
+  // "é" is two bytes: cutting after 4 bytes of "aaaé" would split it.
+  EXPECT_EQ(CapForLog("aaa\xc3\xa9zz", 4), "aaa\u2026");
+  EXPECT_EQ(CapForLog("aaa\xc3\xa9zz", 5), "aaa\xc3\xa9\u2026");
+}
+
 TEST(ControlCharsTest, FindsC0AndDel) {
   EXPECT_FALSE(HasControlChars("abc \xC3\xA9"));
   EXPECT_TRUE(HasControlChars(std::string_view("a\0b", 3)));

@@ -93,6 +93,11 @@ std::string ParseValue(std::string_view s, float* out) {
   if (ec == std::errc::result_out_of_range) return "rating out of range " + Quote(s);
   if (ec != std::errc() || ptr != s.data() + s.size()) return "non-numeric rating " + Quote(s);
   if (!std::isfinite(*out)) return "rating is not finite: " + Quote(s);
+  // The same bound as the API's (interactions.h): one huge rating would make
+  // every factor trained on the file non-finite.
+  if (std::fabs(*out) > kMaxInteractionValue) {
+    return "rating " + Quote(s) + " is outside [-1000000, 1000000]";
+  }
   return {};
 }
 

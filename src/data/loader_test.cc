@@ -194,6 +194,15 @@ TEST_F(LoaderTest, WrongFieldCount) {
   EXPECT_EQ(LoadError(csv), csv + ":3: expected 4 fields separated by \",\", got 5");
 }
 
+TEST_F(LoaderTest, RatingsAtTheBoundAreKept) {
+  const std::string path = Write("bound.dat", "1::2::1000000::100\n1::3::-1000000::100\n");
+  auto ds = LoadInteractions(path, LoadOptions{}, nullptr);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  ASSERT_EQ(ds->interactions.size(), 2u);
+  EXPECT_EQ(ds->interactions[0].value, 1e6f);
+  EXPECT_EQ(ds->interactions[1].value, -1e6f);
+}
+
 TEST_F(LoaderTest, BadNumbers) {
   std::string path = Write("a.dat", "1::2::abc::100\n");
   EXPECT_EQ(LoadError(path), path + ":1: non-numeric rating \"abc\"");
@@ -211,6 +220,13 @@ TEST_F(LoaderTest, BadNumbers) {
   EXPECT_EQ(LoadError(path), path + ":1: non-numeric rating \"4.5x\"");
   path = Write("h.dat", "1::2::::100\n");
   EXPECT_EQ(LoadError(path), path + ":1: empty rating");
+  // Finite but beyond kMaxInteractionValue: refused with the line, not trained into NaN.
+  path = Write("i.dat", "1::2::4::100\n1::3::1e20::100\n");
+  EXPECT_EQ(LoadError(path), path + ":2: rating \"1e20\" is outside [-1000000, 1000000]");
+  path = Write("j.dat", "1::2::-3.4e38::100\n");
+  EXPECT_EQ(LoadError(path), path + ":1: rating \"-3.4e38\" is outside [-1000000, 1000000]");
+  path = Write("k.dat", "1::2::1000000.5::100\n");
+  EXPECT_EQ(LoadError(path), path + ":1: rating \"1000000.5\" is outside [-1000000, 1000000]");
 }
 
 TEST_F(LoaderTest, AutoDetectionReadsABadFirstRecordAsARecord) {

@@ -23,6 +23,9 @@
 
 #include <fmt/format.h>
 
+#include "reco/interactions.h"
+#include "reco/text.h"
+
 namespace reco {
 namespace {
 
@@ -150,6 +153,61 @@ void EncodeRecord(uint64_t seq, const Event& e, std::string* out) {
   std::memcpy(rec + 5, &checksum, 8);
 }
 
+bool IsBadIdByte(unsigned char c) { return c < 0x20 || c == 0x7f || c == ',' || c == '"'; }
+
+// The rules records were written under before types followed the ID rules
+// (a type was only 1..32 bytes). The reader keeps to them so that a log
+// written then still opens; every new event meets ValidateEvent.
+Status ValidateStoredId(std::string_view field, const std::string& id) {
+  if (id.empty() || id.size() > kMaxEventIdBytes) {
+    return Status::InvalidArgument(
+        fmt::format("{} must be 1..{} bytes, got {}", field, kMaxEventIdBytes, id.size()));
+  }
+  for (char c : id) {
+    if (IsBadIdByte(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument(
+          fmt::format("{} contains a control character, ',' or '\"'", field));
+    }
+  }
+  if (id.front() == ' ' || id.back() == ' ') {
+    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
+  }
+  return Status::Ok();
+}
+
+Status ValidateStoredEvent(const Event& event) {
+  RECO_RETURN_IF_ERROR(ValidateStoredId("user_id", event.user_id));
+  RECO_RETURN_IF_ERROR(ValidateStoredId("item_id", event.item_id));
+  if (event.type.empty() || event.type.size() > kMaxEventTypeBytes) {
+    return Status::InvalidArgument(
+        fmt::format("type must be 1..{} bytes, got {}", kMaxEventTypeBytes, event.type.size()));
+  }
+  if (event.value && !std::isfinite(*event.value)) {
+    return Status::InvalidArgument("value must be a finite number");
+  }
+  return Status::Ok();
+}
+
+// The ID rules of docs/api.md, for every string field of a new event.
+Status ValidateIdField(std::string_view field, const std::string& id, size_t max_bytes) {
+  if (id.empty() || id.size() > max_bytes) {
+    return Status::InvalidArgument(
+        fmt::format("{} must be 1..{} bytes, got {}", field, max_bytes, id.size()));
+  }
+  if (!IsValidUtf8(id)) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+  for (char c : id) {
+    if (IsBadIdByte(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument(
+          fmt::format("{} contains a control character, ',' or '\"'", field));
+    }
+  }
+  // With control characters refused, a blank here is a space.
+  if (id.front() == ' ' || id.back() == ' ') {
+    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
+  }
+  return Status::Ok();
+}
+
 // Parses the record at data[offset]. Returns "" and fills the outputs when it
 // is valid, else the reason it is not. Nothing is allocated before the length
 // and checksum have been checked.
@@ -204,7 +262,9 @@ std::string ParseRecord(std::string_view data, size_t offset, uint64_t* seq, Eve
   if (!read_string(2, kMaxEventIdBytes, &event->item_id)) return "malformed payload: item_id";
   if (!read_string(1, kMaxEventTypeBytes, &event->type)) return "malformed payload: type";
   if (p != end) return "malformed payload: trailing bytes";
-  if (Status st = ValidateEvent(*event); !st.ok()) return "malformed payload: " + st.message();
+  if (Status st = ValidateStoredEvent(*event); !st.ok()) {
+    return "malformed payload: " + st.message();
+  }
   *record_bytes = kRecordHeaderBytes + len;
   return "";
 }
@@ -311,30 +371,66 @@ Result<std::string> ReadWholeFile(const std::string& path, size_t limit = SIZE_M
   return data;
 }
 
-Status WriteAll(int fd, std::string_view bytes, uint64_t offset, const std::string& path) {
+EventLogFiles& RealFiles() {
+  static EventLogFiles files;
+  return files;
+}
+
+Status WriteAll(EventLogFiles& files, int fd, std::string_view bytes, uint64_t offset,
+                const std::string& path) {
   while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    ssize_t n = files.Pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("write " + path);
+    if (n == 0) {
+      // POSIX allows it only for n == 0; retrying would spin forever.
+      return Status::IOError(fmt::format("write {}: wrote 0 of {} bytes", path, bytes.size()));
+    }
+    // A short write is not an error yet: the rest is retried, and a full disk
+    // then answers ENOSPC.
     bytes.remove_prefix(static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
   }
   return Status::Ok();
 }
 
-Status SyncFd(int fd, const std::string& path) {
-  while (::fdatasync(fd) != 0) {
+Status SyncFd(EventLogFiles& files, int fd, const std::string& path) {
+  while (files.Fdatasync(fd) != 0) {
     if (errno != EINTR) return ErrnoStatus("fdatasync " + path);
   }
   return Status::Ok();
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Status SyncDir(EventLogFiles& files, const std::string& dir) {
+  int fd = files.Open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("open " + dir);
-  Status st = SyncFd(fd, dir);
+  Status st = SyncFd(files, fd, dir);
   ::close(fd);
   return st;
+}
+
+// Data synced to a file that no directory names any more is not durable: it
+// is gone when the descriptor closes. An `rm -rf` of the log directory leaves
+// the open segment with no links; a `mv` of the directory (or a new file put
+// in the segment's place) leaves the path naming something else. One fstat
+// and one stat per group commit, next to an fdatasync.
+Status CheckSegmentLinked(int fd, const std::string& path) {
+  struct stat open_file {};
+  if (::fstat(fd, &open_file) != 0) return ErrnoStatus("fstat " + path);
+  if (open_file.st_nlink == 0) {
+    return Status::IOError(
+        fmt::format("{}: the open segment was deleted (is the event log directory gone?)", path));
+  }
+  struct stat named {};
+  if (::stat(path.c_str(), &named) != 0) {
+    return Status::IOError(fmt::format("{}: the open segment is no longer at this path ({})", path,
+                                       std::strerror(errno)));
+  }
+  if (named.st_ino != open_file.st_ino || named.st_dev != open_file.st_dev) {
+    return Status::IOError(
+        fmt::format("{}: the path now names another file than the open segment", path));
+  }
+  return Status::Ok();
 }
 
 struct SegmentFile {
@@ -376,26 +472,17 @@ size_t FirstSegmentFor(const std::vector<SegmentFile>& segments, uint64_t seq) {
   return i;
 }
 
-bool IsBadIdByte(unsigned char c) { return c < 0x20 || c == 0x7f || c == ',' || c == '"'; }
-
-Status ValidateId(std::string_view field, const std::string& id) {
-  if (id.empty() || id.size() > kMaxEventIdBytes) {
-    return Status::InvalidArgument(
-        fmt::format("{} must be 1..{} bytes, got {}", field, kMaxEventIdBytes, id.size()));
-  }
-  for (char c : id) {
-    if (IsBadIdByte(static_cast<unsigned char>(c))) {
-      return Status::InvalidArgument(
-          fmt::format("{} contains a control character, ',' or '\"'", field));
-    }
-  }
-  if (id.front() == ' ' || id.back() == ' ') {
-    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
+
+int EventLogFiles::Open(const char* path, int flags, mode_t mode) {
+  return ::open(path, flags, mode);
+}
+ssize_t EventLogFiles::Pwrite(int fd, const void* data, size_t n, off_t offset) {
+  return ::pwrite(fd, data, n, offset);
+}
+int EventLogFiles::Fdatasync(int fd) { return ::fdatasync(fd); }
+int EventLogFiles::Ftruncate(int fd, off_t length) { return ::ftruncate(fd, length); }
+int EventLogFiles::Rename(const char* from, const char* to) { return ::rename(from, to); }
 
 bool operator==(const Event& a, const Event& b) {
   return a.user_id == b.user_id && a.item_id == b.item_id && a.type == b.type &&
@@ -403,14 +490,13 @@ bool operator==(const Event& a, const Event& b) {
 }
 
 Status ValidateEvent(const Event& event) {
-  RECO_RETURN_IF_ERROR(ValidateId("user_id", event.user_id));
-  RECO_RETURN_IF_ERROR(ValidateId("item_id", event.item_id));
-  if (event.type.empty() || event.type.size() > kMaxEventTypeBytes) {
-    return Status::InvalidArgument(
-        fmt::format("type must be 1..{} bytes, got {}", kMaxEventTypeBytes, event.type.size()));
-  }
-  if (event.value && !std::isfinite(*event.value)) {
-    return Status::InvalidArgument("value must be a finite number");
+  RECO_RETURN_IF_ERROR(ValidateIdField("user_id", event.user_id, kMaxEventIdBytes));
+  RECO_RETURN_IF_ERROR(ValidateIdField("item_id", event.item_id, kMaxEventIdBytes));
+  RECO_RETURN_IF_ERROR(ValidateIdField("type", event.type, kMaxEventTypeBytes));
+  if (event.value &&
+      (!std::isfinite(*event.value) || std::fabs(*event.value) > kMaxInteractionValue)) {
+    return Status::InvalidArgument(fmt::format("value must be a finite number in [-{0}, {0}]",
+                                               static_cast<int64_t>(kMaxInteractionValue)));
   }
   return Status::Ok();
 }
@@ -428,6 +514,7 @@ struct EventLog::Impl {
     std::condition_variable cv;
   };
 
+  EventLogFiles* files = nullptr;  // never null once opened
   int lock_fd = -1;
   int segment_fd = -1;  // the last segment, open for writing
 
@@ -452,12 +539,14 @@ struct EventLog::Impl {
                        std::string* path_out) {
     std::string path = (fs::path(dir) / SegmentName(base_seq)).string();
     std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = files->Open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoStatus("create " + tmp);
-    Status st = WriteAll(fd, SegmentHeader(base_seq), 0, tmp);
-    if (st.ok()) st = SyncFd(fd, tmp);
-    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("rename " + tmp);
-    if (st.ok()) st = SyncDir(dir);
+    Status st = WriteAll(*files, fd, SegmentHeader(base_seq), 0, tmp);
+    if (st.ok()) st = SyncFd(*files, fd, tmp);
+    if (st.ok() && files->Rename(tmp.c_str(), path.c_str()) != 0) {
+      st = ErrnoStatus("rename " + tmp);
+    }
+    if (st.ok()) st = SyncDir(*files, dir);
     if (!st.ok()) {
       ::close(fd);
       return st;
@@ -484,6 +573,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
 
   std::unique_ptr<EventLog> log(new EventLog(dir, options));
   Impl& impl = *log->impl_;
+  impl.files = options.files != nullptr ? options.files : &RealFiles();
   std::string lock_path = (fs::path(dir) / "LOCK").string();
   impl.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (impl.lock_fd < 0) return ErrnoStatus("open " + lock_path);
@@ -535,10 +625,10 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     segments.push_back({1, path});
   } else {
     const std::string& path = segments.back().path;
-    impl.segment_fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    impl.segment_fd = impl.files->Open(path.c_str(), O_WRONLY | O_CLOEXEC, 0);
     if (impl.segment_fd < 0) return ErrnoStatus("open " + path);
     // Makes a truncation above durable before anything new is appended after it.
-    RECO_RETURN_IF_ERROR(SyncFd(impl.segment_fd, path));
+    RECO_RETURN_IF_ERROR(SyncFd(*impl.files, impl.segment_fd, path));
   }
   rec.segments = segments.size();
   impl.segments = std::move(segments);
@@ -584,10 +674,10 @@ Result<uint64_t> EventLog::Append(std::span<const Event> events) {
   if (st.ok() && rotate) {
     // The full segment loses its unused zeros first, so only the last
     // segment ever has a preallocated tail.
-    if (::ftruncate(impl.segment_fd, static_cast<off_t>(offset)) != 0) {
+    if (impl.files->Ftruncate(impl.segment_fd, static_cast<off_t>(offset)) != 0) {
       st = ErrnoStatus("truncate " + path);
     }
-    if (st.ok()) st = SyncFd(impl.segment_fd, path);
+    if (st.ok()) st = SyncFd(*impl.files, impl.segment_fd, path);
     if (st.ok()) st = impl.CreateSegment(dir_, new_base, &new_fd, &path);
     offset = kSegmentHeaderBytes;
     impl.allocated_end = offset;
@@ -602,8 +692,9 @@ Result<uint64_t> EventLog::Append(std::span<const Event> events) {
     const uint64_t end = (offset + records_bytes + step - 1) / step * step;
     buffer.resize(static_cast<size_t>(end - offset), '\0');
   }
-  if (st.ok()) st = WriteAll(fd, buffer, offset, path);
-  if (st.ok()) st = SyncFd(fd, path);
+  if (st.ok()) st = WriteAll(*impl.files, fd, buffer, offset, path);
+  if (st.ok()) st = SyncFd(*impl.files, fd, path);
+  if (st.ok()) st = CheckSegmentLinked(fd, path);
   if (st.ok()) impl.allocated_end = std::max(impl.allocated_end, offset + buffer.size());
 
   lock.lock();
@@ -650,6 +741,11 @@ Status EventLog::Replay(uint64_t from_seq, const EventCallback& callback) const 
     (void)scan;
   }
   return Status::Ok();
+}
+
+Status EventLog::health() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->sticky_error;
 }
 
 uint64_t EventLog::last_seq() const {

@@ -2,9 +2,11 @@
 #include "reco/loader.h"
 
 #include <gtest/gtest.h>
+#define XXH_INLINE_ALL
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -646,6 +648,295 @@ TEST(EventLogTest, ExportedCsvLoadsAsTrainingData) {
   EXPECT_EQ(ds->interactions[1].value, 1.0f);
   EXPECT_EQ(ds->interactions[2].value, 2.5f);
   EXPECT_EQ(ds->interactions[2].timestamp, 30);
+}
+
+TEST(EventLogTest, AppendRefusesStringsThatBreakTheIdRules) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  ASSERT_TRUE(log);
+  struct Case {
+    std::string user, item, type, message;
+  };
+  const std::vector<Case> cases = {
+      {"u", "i", "a\nb", "type contains a control character"},
+      {"u", "i", std::string("a\0b", 3), "type contains a control character"},
+      {"u", "i", "\x7f", "type contains a control character"},
+      {"u", "i", " ", "type has a leading or trailing blank"},
+      {"u", "i", std::string(33, 't'), "type must be 1..32 bytes, got 33"},
+      {"u\xff", "i", "t", "user_id is not valid UTF-8"},
+      {"u", "\xc3", "t", "item_id is not valid UTF-8"},
+      {"  ", "i", "t", "user_id has a leading or trailing blank"},
+  };
+  for (const Case& c : cases) {
+    Event e = MakeEvent(1);
+    e.user_id = c.user;
+    e.item_id = c.item;
+    e.type = c.type;
+    const std::vector<Event> events = {e};
+    Result<uint64_t> r = log->Append(events);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_TRUE(r.status().message().starts_with(c.message)) << r.status().message();
+  }
+  Event big = MakeEvent(2);
+  big.value = 1.5e6f;
+  const std::vector<Event> events = {big};
+  Result<uint64_t> r = log->Append(events);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "value must be a finite number in [-1000000, 1000000]");
+  EXPECT_EQ(log->last_seq(), 0u);
+  EXPECT_TRUE(log->health().ok());  // a refused event is not a log failure
+}
+
+TEST(EventLogTest, ALogWrittenUnderTheOlderTypeRuleStillOpens) {
+  // Before types followed the ID rules, "a\nb" was a valid type. Such a
+  // record, checksummed as a writer of then would, is still read.
+  TempDir dir;
+  Event e = MakeEvent(2);
+  e.type = "aXb";
+  {
+    auto log = OpenOrDie(dir.path());
+    ASSERT_TRUE(log);
+    const std::vector<Event> events = {e};
+    ASSERT_TRUE(log->Append(events).ok());
+  }
+  const std::string path = SegmentPaths(dir.path()).at(0);
+  std::string bytes = ReadFile(path);
+  const size_t at = bytes.find("aXb");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 1] = '\n';
+  // Record 1 starts after the 24-byte segment header: u32 length, u8
+  // version, u64 checksum, payload (docs/formats.md).
+  uint32_t len;
+  std::memcpy(&len, bytes.data() + 24, 4);
+  const uint8_t version = static_cast<uint8_t>(bytes[28]);
+  const uint64_t checksum =
+      XXH3_64bits_withSeed(bytes.data() + 37, len, uint64_t{len} | uint64_t{version} << 32);
+  std::memcpy(bytes.data() + 29, &checksum, 8);
+  WriteFile(path, bytes);
+
+  auto log = OpenOrDie(dir.path());
+  ASSERT_TRUE(log);
+  const auto records = ReadAll(*log);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].second.type, "a\nb");
+  // New events meet the rule.
+  Event again = records[0].second;
+  const std::vector<Event> events = {again};
+  EXPECT_FALSE(log->Append(events).ok());
+}
+
+// Fault injection through the EventLogFiles seam: each fault is switched on
+// after Open, so the log starts healthy.
+class FaultyFiles : public EventLogFiles {
+ public:
+  int fdatasync_errno = 0;       // every Fdatasync fails with it
+  size_t max_write = 0;          // > 0: every Pwrite writes at most this many bytes
+  int writes_until_enospc = -1;  // >= 0: that many Pwrites succeed, then ENOSPC
+  bool write_zero = false;       // Pwrite returns 0
+  int open_errno = 0;            // every Open fails with it
+
+  int Open(const char* path, int flags, mode_t mode) override {
+    if (open_errno != 0) {
+      errno = open_errno;
+      return -1;
+    }
+    return EventLogFiles::Open(path, flags, mode);
+  }
+  ssize_t Pwrite(int fd, const void* data, size_t n, off_t offset) override {
+    if (write_zero) return 0;
+    if (writes_until_enospc == 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    if (writes_until_enospc > 0) --writes_until_enospc;
+    if (max_write > 0) n = std::min(n, max_write);
+    return EventLogFiles::Pwrite(fd, data, n, offset);
+  }
+  int Fdatasync(int fd) override {
+    if (fdatasync_errno != 0) {
+      errno = fdatasync_errno;
+      return -1;
+    }
+    return EventLogFiles::Fdatasync(fd);
+  }
+};
+
+std::vector<Event> EventsOf(const std::vector<std::pair<uint64_t, Event>>& records) {
+  std::vector<Event> events;
+  for (const auto& [seq, e] : records) events.push_back(e);
+  return events;
+}
+
+TEST(EventLogFaultTest, FailedFdatasyncIsNotAcknowledgedAndSticks) {
+  TempDir dir;
+  FaultyFiles files;
+  EventLogOptions opts;
+  opts.files = &files;
+  auto log = OpenOrDie(dir.path(), opts);
+  ASSERT_TRUE(log);
+  const std::vector<Event> first = {MakeEvent(1), MakeEvent(2)};
+  ASSERT_TRUE(log->Append(first).ok());
+  EXPECT_TRUE(log->health().ok());
+
+  files.fdatasync_errno = EIO;
+  const std::vector<Event> second = {MakeEvent(3)};
+  Result<uint64_t> r = log->Append(second);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find("fdatasync"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(log->last_seq(), 2u);
+  EXPECT_EQ(log->health().code(), Status::Code::kIOError);
+
+  // The disk recovering does not make the log trust its file again.
+  files.fdatasync_errno = 0;
+  r = log->Append(second);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("fdatasync"), std::string::npos);
+  EXPECT_EQ(ReadAll(*log).size(), 2u);
+
+  // After a restart every acknowledged event is there; the unacknowledged one
+  // may be too (its bytes reached the file), never anything else.
+  log.reset();
+  auto reopened = OpenOrDie(dir.path());
+  ASSERT_TRUE(reopened);
+  const auto events = EventsOf(ReadAll(*reopened));
+  ASSERT_GE(events.size(), 2u);
+  ASSERT_LE(events.size(), 3u);
+  EXPECT_EQ(events[0], first[0]);
+  EXPECT_EQ(events[1], first[1]);
+  if (events.size() == 3) {
+    EXPECT_EQ(events[2], second[0]);
+  }
+  EXPECT_TRUE(reopened->health().ok());
+  EXPECT_TRUE(reopened->Append(second).ok());
+}
+
+TEST(EventLogFaultTest, ShortWriteThenFullDiskIsAnErrorAndTheTornTailIsDropped) {
+  TempDir dir;
+  FaultyFiles files;
+  EventLogOptions opts;
+  opts.files = &files;
+  auto log = OpenOrDie(dir.path(), opts);
+  ASSERT_TRUE(log);
+  const std::vector<Event> acked = {MakeEvent(1)};
+  ASSERT_TRUE(log->Append(acked).ok());
+
+  // Part of the group reaches the file, then the disk is full.
+  files.max_write = 10;
+  files.writes_until_enospc = 1;
+  const std::vector<Event> lost = {MakeEvent(2), MakeEvent(3)};
+  Result<uint64_t> r = log->Append(lost);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find(std::strerror(ENOSPC)), std::string::npos)
+      << r.status().ToString();
+  EXPECT_FALSE(log->health().ok());
+  EXPECT_EQ(log->last_seq(), 1u);
+
+  log.reset();
+  auto reopened = OpenOrDie(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(EventsOf(ReadAll(*reopened)), acked);
+  EXPECT_GT(reopened->recovery().torn_bytes_dropped, 0u);
+}
+
+TEST(EventLogFaultTest, ShortWritesAloneAreCompleted) {
+  TempDir dir;
+  FaultyFiles files;
+  files.max_write = 100;
+  EventLogOptions opts;
+  opts.files = &files;
+  auto log = OpenOrDie(dir.path(), opts);
+  ASSERT_TRUE(log);
+  const std::vector<Event> events = {MakeEvent(1), MakeEvent(2), MakeEvent(3)};
+  Result<uint64_t> r = log->Append(events);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, 3u);
+  log.reset();
+  auto reopened = OpenOrDie(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(EventsOf(ReadAll(*reopened)), events);
+}
+
+TEST(EventLogFaultTest, AWriteOfZeroBytesIsAnErrorNotAHang) {
+  TempDir dir;
+  FaultyFiles files;
+  EventLogOptions opts;
+  opts.files = &files;
+  auto log = OpenOrDie(dir.path(), opts);
+  ASSERT_TRUE(log);
+  files.write_zero = true;
+  const std::vector<Event> events = {MakeEvent(1)};
+  Result<uint64_t> r = log->Append(events);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("wrote 0 of"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(log->last_seq(), 0u);
+}
+
+TEST(EventLogFaultTest, ASegmentThatCannotBeCreatedFailsTheGroup) {
+  TempDir dir;
+  FaultyFiles files;
+  EventLogOptions opts;
+  opts.files = &files;
+  opts.segment_size_limit = 64;  // the second group needs a new segment
+  auto log = OpenOrDie(dir.path(), opts);
+  ASSERT_TRUE(log);
+  const std::vector<Event> acked = {MakeEvent(1), MakeEvent(2)};
+  ASSERT_TRUE(log->Append(acked).ok());
+  files.open_errno = ENOSPC;
+  const std::vector<Event> lost = {MakeEvent(3)};
+  Result<uint64_t> r = log->Append(lost);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("create "), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(log->last_seq(), 2u);
+  log.reset();
+  auto reopened = OpenOrDie(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(EventsOf(ReadAll(*reopened)), acked);
+}
+
+TEST(EventLogFaultTest, DeletedDirectoryIsDetectedAtTheNextAppend) {
+  TempDir dir;
+  const std::string log_dir = dir.path() + "/events";
+  auto log = OpenOrDie(log_dir);
+  ASSERT_TRUE(log);
+  const std::vector<Event> events = {MakeEvent(1)};
+  ASSERT_TRUE(log->Append(events).ok());
+  fs::remove_all(log_dir);
+  // pwrite and fdatasync on the unlinked segment succeed; the link count says
+  // the data is gone with the descriptor.
+  Result<uint64_t> r = log->Append(events);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find("deleted"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(log->last_seq(), 1u);
+  EXPECT_FALSE(log->health().ok());
+  // Recreating the directory does not bring writes back: the process must reopen.
+  fs::create_directories(log_dir);
+  EXPECT_FALSE(log->Append(events).ok());
+}
+
+TEST(EventLogFaultTest, MovedDirectoryIsDetectedAndAcknowledgedEventsMoveWithIt) {
+  TempDir dir;
+  const std::string log_dir = dir.path() + "/events";
+  const std::string moved = dir.path() + "/events.moved";
+  auto log = OpenOrDie(log_dir);
+  ASSERT_TRUE(log);
+  const std::vector<Event> acked = {MakeEvent(1), MakeEvent(2)};
+  ASSERT_TRUE(log->Append(acked).ok());
+  fs::rename(log_dir, moved);
+  const std::vector<Event> more = {MakeEvent(3)};
+  Result<uint64_t> r = log->Append(more);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no longer at this path"), std::string::npos)
+      << r.status().ToString();
+  log.reset();
+  auto reopened = OpenOrDie(moved);
+  ASSERT_TRUE(reopened);
+  const auto events = EventsOf(ReadAll(*reopened));
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(std::vector<Event>(events.begin(), events.begin() + 2), acked);
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <set>
+
+#include "reco/interactions.h"
 
 namespace reco::serve {
 namespace {
@@ -60,9 +62,11 @@ bool ReadEvent(const json& object, int64_t now_ms, Event* event, EventFailure* f
         *failure = {key, "must be a number"};
         return false;
       }
+      // Bounded where it enters: one huge value would otherwise poison every
+      // model trained on the log (interactions.h).
       const double d = v.get<double>();
-      if (!std::isfinite(d) || std::fabs(d) > FLT_MAX) {
-        *failure = {key, "must be a finite number within float range"};
+      if (!std::isfinite(d) || std::fabs(d) > double{kMaxInteractionValue}) {
+        *failure = {key, "must be a finite number in [-1000000, 1000000]"};
         return false;
       }
       event->value = static_cast<float>(d);
@@ -107,16 +111,36 @@ bool ParseEventsBody(std::string_view body, uint32_t max_events, int64_t now_ms,
   // Structural rules that a DOM cannot show afterwards (depth, duplicate
   // keys) are checked while parsing; discarding a too-deep value keeps a
   // hostile body from building a deep tree.
+  //
+  // The body is exactly one JSON document. The parser takes a NUL byte for
+  // the end of its input, so "{...}\0garbage" would parse as "{...}"; NUL
+  // has no place in JSON text (inside a string it must be escaped), so any
+  // raw one is refused first.
+  if (const void* nul = std::memchr(body.data(), '\0', body.size()); nul != nullptr) {
+    const size_t at = static_cast<size_t>(static_cast<const char*>(nul) - body.data());
+    *error = {400, "", -1,
+              "invalid JSON at byte " + std::to_string(at + 1) +
+                  ": a NUL byte (the body must be exactly one JSON document)"};
+    return false;
+  }
   int depth = 0;
   bool too_deep = false;
   std::string duplicate;
   std::vector<std::set<std::string>> keys;
+  // Where the parser is, for an error the DOM never sees (a number beyond
+  // double range): the last key read and the index of the event it is in.
+  std::string last_key;
+  int64_t event_index = -1;
   const json::parser_callback_t check = [&](int, json::parse_event_t e, json& parsed) {
     switch (e) {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         if (++depth > kMaxDepth) too_deep = true;
-        if (e == json::parse_event_t::object_start) keys.emplace_back();
+        if (e == json::parse_event_t::object_start) {
+          keys.emplace_back();
+          // A single event is the top-level object; a batch's are at depth 3.
+          if (depth == 1 || depth == 3) ++event_index;
+        }
         return depth <= kMaxDepth;
       case json::parse_event_t::object_end:
       case json::parse_event_t::array_end:
@@ -124,9 +148,9 @@ bool ParseEventsBody(std::string_view body, uint32_t max_events, int64_t now_ms,
         --depth;
         return true;
       case json::parse_event_t::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-            duplicate.empty()) {
-          duplicate = parsed.get<std::string>();
+        last_key = parsed.get<std::string>();
+        if (!keys.empty() && !keys.back().insert(last_key).second && duplicate.empty()) {
+          duplicate = last_key;
         }
         return true;
       case json::parse_event_t::value:
@@ -139,6 +163,25 @@ bool ParseEventsBody(std::string_view body, uint32_t max_events, int64_t now_ms,
     doc = json::parse(body.begin(), body.end(), check);
   } catch (const json::parse_error& e) {
     *error = {400, "", -1, "invalid JSON at byte " + std::to_string(e.byte)};
+    return false;
+  } catch (const json::out_of_range&) {
+    // The only one parsing throws: a number that overflows a double. Its
+    // text is not repeated (it may be a megabyte of digits).
+    constexpr std::string_view kWhat = " is a number beyond the range of a double";
+    if (depth >= 3) {  // in an event of a batch; the top-level object was event_index 0
+      const int64_t index = event_index - 1;
+      *error = {400, last_key, index,
+                "events[" + std::to_string(index) + "]." + last_key + std::string(kWhat)};
+    } else if (depth == 2) {  // an element of "events"
+      *error = {400, "events", -1, "an element of events" + std::string(kWhat)};
+    } else if (depth == 1) {  // in a single event
+      *error = {400, last_key, 0, last_key + std::string(kWhat)};
+    } else {
+      *error = {400, "", -1, "the body" + std::string(kWhat)};
+    }
+    return false;
+  } catch (const json::exception&) {
+    *error = {400, "", -1, "invalid JSON"};
     return false;
   }
   if (too_deep) {

@@ -58,6 +58,7 @@
 #include "reco/ingest.h"
 #include "reco/parallel.h"
 #include "reco/server.h"
+#include "reco/text.h"
 #include "router.h"
 
 namespace reco {
@@ -241,7 +242,7 @@ class EventLoop {
         return;
       } catch (const std::exception& e) {
         // A handler threw (e.g. bad_alloc): that connection is lost, the loop lives on.
-        spdlog::error("worker {}: {}", index, e.what());
+        spdlog::error("worker {}: {}", index, CapForLog(e.what()));
       }
     }
   }
@@ -490,7 +491,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!ParseEventsJob(job_, options_, &events, &result_)) return PostWriteJobDone();
     } catch (const std::exception& e) {
       // bad_alloc: this request fails, the server does not.
-      spdlog::error("write request failed: {}", e.what());
+      spdlog::error("write request failed: {}", CapForLog(e.what()));
       result_ = InternalErrorResult();
       return PostWriteJobDone();
     }
@@ -881,7 +882,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
         raw->control.run();
         return;
       } catch (const std::exception& e) {
-        spdlog::error("acceptor: {}", e.what());
+        spdlog::error("acceptor: {}", CapForLog(e.what()));
       }
     }
   });

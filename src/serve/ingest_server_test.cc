@@ -2,14 +2,22 @@
 // status codes, auth, ordering of pipelined writes and reads, and a graceful
 // shutdown that waits for a write in progress. Nothing asserts on time.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <stdlib.h>
+
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "reco/event_log.h"
 #include "reco/ingest.h"
 #include "reco/server.h"
 #include "test_http_client.h"
@@ -535,6 +543,43 @@ TEST_P(IngestServerTest, SighupReloads) {
   EXPECT_EQ(r->status, 200);
 }
 
+TEST_P(IngestServerTest, HostileBodiesAre400AndNeverCopiedToTheLog) {
+  // Big enough for a body the server hands to its ingest pool (> 16 KiB).
+  options_.max_event_body_bytes = 256 * 1024;
+  StartServer();
+  auto captured = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+  spdlog::default_logger()->sinks().push_back(captured);
+  const std::string digits = "1" + std::string(100'000, '0');
+  struct Case {
+    std::string body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"user_id":"u","item_id":"i","type":"t","value":)" + digits + "}", "value"},
+      {R"({"user_id":"u","item_id":"i","type":"t","value":1e400})", "value"},
+      {R"({"user_id":"u","item_id":"i","type":"t","value":1e20})", "value"},
+      {R"({"user_id":"u","item_id":"i","type":"t","timestamp":)" + digits + "}", "timestamp"},
+      {R"({"user_id":"u","item_id":"i","type":"a\nb"})", "type"},
+      {R"({"user_id":"u","item_id":"i","type":" "})", "type"},
+      {R"({"user_id":"u","item_id":"i","type":"\u0000"})", "type"},
+      {std::string(R"({"user_id":"u","item_id":"i","type":"t"})") + std::string("\0garbage", 8),
+       ""},
+  };
+  for (const Case& c : cases) {
+    auto r = Post("/v1/events", c.body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << c.body.substr(0, 80) << " -> " << r->body;
+    EXPECT_EQ(ErrorOf(*r).value("field", ""), c.field) << r->body;
+    EXPECT_LT(r->body.size(), 300u);
+  }
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_TRUE(sink_.accepted().empty());
+  for (const std::string& line : captured->last_formatted()) {
+    EXPECT_LT(line.size(), 1000u) << line.substr(0, 200);
+    EXPECT_EQ(line.find(std::string(100, '0')), std::string::npos) << line.substr(0, 200);
+  }
+}
+
 TEST_P(IngestServerTest, LargeBatchIsAcceptedWhole) {
   // Bigger than what the server parses on its event loop (16 KiB).
   options_.max_event_body_bytes = 256 * 1024;
@@ -562,6 +607,181 @@ INSTANTIATE_TEST_SUITE_P(SinkKinds, IngestServerTest, ::testing::Values(false, t
                            return info.param ? std::string("AsyncSink")
                                              : std::string("BlockingSink");
                          });
+
+// The real event log behind the server: a log directory that disappears while
+// serving is a 503, not a 202 for events that are gone.
+class EventLogServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "reco_ingest_log_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    log_dir_ = root_ + "/events";
+    auto log = EventLog::Open(log_dir_);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    sink_ = MakeLogOnlyEventSink(log_.get());
+    source_.SetActiveVersion("v1");
+    options_.port = 0;
+    options_.threads = 2;
+    options_.ingest_threads = 2;
+    writes_.events = sink_.get();
+    writes_.event_log = log_.get();
+    ASSERT_TRUE(writes_.keys.Add(kKey).ok());
+    auto server = HttpServer::Start(options_, &source_, writes_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+  void TearDown() override {
+    StopServer();
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+  void StopServer() {
+    if (server_) {
+      server_->Shutdown();
+      server_->Wait();
+      server_.reset();
+    }
+    sink_.reset();
+    log_.reset();
+  }
+  std::optional<HttpResponse> Post(std::string_view body) {
+    TestClient c(server_->port());
+    EXPECT_TRUE(c.connected());
+    c.Send(PostRequest("/v1/events", body, kKey));
+    return c.Read();
+  }
+  std::optional<HttpResponse> Get(const std::string& target) {
+    TestClient c(server_->port());
+    EXPECT_TRUE(c.connected());
+    return c.Get(target);
+  }
+  static std::string EventBody(const std::string& item) {
+    return R"({"user_id":"u","item_id":")" + item + R"(","type":"click"})";
+  }
+  // The item ids in the log at `dir`, opened as after a restart.
+  static std::vector<std::string> ItemsInLog(const std::string& dir) {
+    std::vector<std::string> items;
+    auto log = EventLog::Open(dir);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    if (!log.ok()) return items;
+    EXPECT_TRUE((*log)
+                    ->Replay(0,
+                             [&](uint64_t, const Event& e) {
+                               items.push_back(e.item_id);
+                               return Status::Ok();
+                             })
+                    .ok());
+    return items;
+  }
+
+  std::string root_, log_dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<EventSink> sink_;
+  InMemoryRecommendationSource source_;
+  ServerOptions options_;
+  WriteBackends writes_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(EventLogServerTest, RemovedLogDirectoryIs503AndNotReady) {
+  auto r = Post(EventBody("before"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  r = Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("\nreco_event_log_writable 1\n"), std::string::npos);
+
+  std::filesystem::remove_all(log_dir_);
+  for (int i = 0; i < 3; ++i) {
+    r = Post(EventBody("after-" + std::to_string(i)));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_EQ(ErrorOf(*r).value("code", ""), "unavailable");
+    EXPECT_FALSE(r->headers["retry-after"].empty());
+  }
+  r = Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(ErrorOf(*r).value("message", "").find("event log not writable"), std::string::npos)
+      << r->body;
+  // The reason stays in the server's log; the client is not told paths.
+  EXPECT_EQ(r->body.find(root_), std::string::npos);
+  r = Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("\nreco_event_log_writable 0\n"), std::string::npos);
+  EXPECT_NE(r->body.find("reco_event_requests_rejected_total{reason=\"unavailable\"} 3"),
+            std::string::npos);
+
+  // A restart starts a new, empty log there: nothing acknowledged after the
+  // removal was pretended to be kept.
+  StopServer();
+  EXPECT_TRUE(ItemsInLog(log_dir_).empty());
+}
+
+TEST_F(EventLogServerTest, EveryAcknowledgedEventSurvivesTheDirectoryMovingUnderWriters) {
+  constexpr int kWriters = 3;
+  constexpr int kPerWriter = 40;
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<int> unavailable{0};
+  // Writers 0 and 1 stop halfway until the directory has moved (so some
+  // writes surely come after it); writer 2 runs on, racing the move.
+  std::atomic<int> at_half{0};
+  std::atomic<int> finished{0};
+  std::atomic<bool> moved_flag{false};
+  auto write = [&](int w) {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.connected());
+    for (int i = 0; i < kPerWriter; ++i) {
+      if (w < 2 && i == kPerWriter / 2) {
+        at_half.fetch_add(1);
+        while (!moved_flag.load()) std::this_thread::yield();
+      }
+      const std::string item = "w" + std::to_string(w) + "-" + std::to_string(i);
+      c.Send(PostRequest("/v1/events", EventBody(item), kKey));
+      auto r = c.Read();
+      ASSERT_TRUE(r);
+      ASSERT_TRUE(r->status == 202 || r->status == 503) << r->status << " " << r->body;
+      if (r->status == 202) {
+        std::lock_guard lock(mu);
+        acknowledged.insert(item);
+      } else {
+        unavailable.fetch_add(1);
+      }
+    }
+  };
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      write(w);
+      finished.fetch_add(1);
+    });
+  }
+  while (at_half.load() < 2 && finished.load() < kWriters) std::this_thread::yield();
+  const std::string moved = root_ + "/events.moved";
+  std::filesystem::rename(log_dir_, moved);
+  moved_flag.store(true);
+  for (std::thread& t : writers) t.join();
+
+  EXPECT_GT(unavailable.load(), 0);
+  auto r = Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  StopServer();
+  const std::vector<std::string> items = ItemsInLog(moved);
+  const std::set<std::string> in_log(items.begin(), items.end());
+  EXPECT_EQ(in_log.size(), items.size()) << "an event was logged twice";
+  for (const std::string& item : acknowledged) {
+    EXPECT_TRUE(in_log.contains(item)) << item << " was acknowledged but is not in the log";
+  }
+  EXPECT_FALSE(acknowledged.empty());
+}
 
 }  // namespace
 }  // namespace reco

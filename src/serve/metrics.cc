@@ -241,4 +241,11 @@ void ServerMetrics::Render(std::string_view active_version, std::string* out) co
   }
 }
 
+void ServerMetrics::RenderEventLogHealth(bool writable, std::string* out) {
+  AppendMetric(out, "reco_event_log_writable", "gauge",
+               "1 while the event log accepts appends; 0 once a write could not be made durable "
+               "(POST /v1/events then answers 503 until a restart).",
+               writable ? 1 : 0);
+}
+
 }  // namespace reco::serve

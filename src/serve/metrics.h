@@ -65,6 +65,9 @@ class ServerMetrics {
 
   // Appends the exposition text; active_version "" means no active model.
   void Render(std::string_view active_version, std::string* out) const;
+  // Appends reco_event_log_writable (1 or 0): whether the event log accepts
+  // appends. Rendered only when the server writes to an event log.
+  static void RenderEventLogHealth(bool writable, std::string* out);
 
  private:
   static constexpr int kCodeCount = static_cast<int>(kStatusCodes.size());

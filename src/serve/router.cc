@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "reco/ascii.h"
+#include "reco/event_log.h"
 #include "reco/ingest.h"
 #include "text_util.h"
 
@@ -392,6 +393,14 @@ void Router::ServeReadyz(Response* r) {
                  st.code() == Status::Code::kFailedPrecondition ? "no active model version"
                                                                 : "store unavailable");
   }
+  if (writes_ != nullptr && writes_->event_log != nullptr) {
+    if (const Status log = writes_->event_log->health(); !log.ok()) {
+      spdlog::debug("readyz: {}", log.ToString());
+      return Error(r, 503, "unavailable",
+                   "event log not writable: events cannot be made durable; restart once the "
+                   "event log directory is usable");
+    }
+  }
   body_.append("{\"status\":\"ready\",\"model_version\":");
   AppendJsonString(&body_, source_->ActiveVersion());
   if (writes_ != nullptr && writes_->models != nullptr) {
@@ -404,6 +413,9 @@ void Router::ServeReadyz(Response* r) {
 void Router::ServeMetrics(Response* r) {
   r->json = false;
   metrics_->Render(source_->ActiveVersion(), &body_);
+  if (writes_ != nullptr && writes_->event_log != nullptr) {
+    ServerMetrics::RenderEventLogHealth(writes_->event_log->health().ok(), &body_);
+  }
   if (writes_ != nullptr && writes_->extra_metrics) body_.append(writes_->extra_metrics());
 }
 

@@ -9,6 +9,7 @@
 
 #include "event_json.h"
 #include "reco/ingest.h"
+#include "reco/text.h"
 #include "router.h"
 #include "text_util.h"
 
@@ -125,7 +126,7 @@ WriteResult RunWriteJob(const WriteJob& job, const WriteBackends& backends,
   } catch (const std::exception& e) {
     // bad_alloc, or a backend that broke the no-exceptions rule: the request
     // fails, the server does not.
-    spdlog::error("write request failed: {}", e.what());
+    spdlog::error("write request failed: {}", CapForLog(e.what()));
     r = InternalErrorResult();
   }
   return r;
