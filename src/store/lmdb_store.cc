@@ -20,12 +20,14 @@
 // (a damaged node's size would otherwise make the copy run off the file).
 // What LMDB reads by itself while searching a page (node offsets, key
 // lengths) is not checked here: see docs/store.md, "Damage".
+#include <fcntl.h>
 #include <lmdb.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <bit>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
@@ -38,6 +40,8 @@
 #include <utility>
 #include <vector>
 
+#include "reco/coding.h"
+#include "reco/errno_text.h"
 #include "store_internal.h"
 
 namespace reco::store_internal {
@@ -54,6 +58,82 @@ constexpr int kRecordOutsideFile = -30500;
 bool IsDamage(int rc) {
   return rc == kRecordOutsideFile || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
          rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH;
+}
+
+// What the data file's meta pages (pages 0 and 1) claim, checked before
+// LMDB sees them: LMDB reads them with pread and checks their flags, magic
+// and version, but then maps the file and trusts the page size and page
+// count of the newer one, so a damaged page size or count makes it read
+// past the end of the file (SIGBUS) inside mdb_env_open or the first read.
+// The offsets are LMDB 0.9's layout on 64-bit hosts (mdb.c: MDB_page header
+// of 16 bytes, then MDB_meta): magic u32 at 16, version u32 at 20, the free
+// and main MDB_db records (48 bytes each) at 40 and 88 -- the free one's
+// first u32 holds the page size, each ends with its root page number -- the
+// last used page at 136 and the transaction id at 144.
+static_assert(sizeof(size_t) == 8 && std::endian::native == std::endian::little,
+              "the meta page offsets below are those of 64-bit little-endian LMDB");
+constexpr size_t kMetaBytes = 152;
+constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
+constexpr uint32_t kLmdbDataVersion = 1;
+constexpr uint16_t kMetaPageFlag = 0x08;    // P_META
+constexpr uint64_t kNoRoot = ~uint64_t{0};  // P_INVALID: an empty database
+
+Status TruncatedError(const std::string& data_file, uint64_t file_size, uint64_t pages,
+                      uint64_t page_size) {
+  return Status::Corruption(
+      "lmdb " + data_file + ": truncated or damaged: the file has " + std::to_string(file_size) +
+      " bytes but its meta page counts " + std::to_string(pages) + " pages of " +
+      std::to_string(page_size) + " bytes (" + std::to_string(pages * page_size) +
+      " bytes); restore the store from a copy or rebuild it (reco precompute)");
+}
+
+// OK for a data file whose two meta pages LMDB can use without reading past
+// the file; Corruption naming the file and the defect otherwise. A file that
+// does not start with a meta page is left to mdb_env_open (MDB_INVALID).
+Status CheckMetaPages(const std::string& data_file, int fd, uint64_t file_size) {
+  unsigned char page[kMetaBytes];
+  auto read_meta = [&](uint64_t offset) {
+    return offset <= file_size && file_size - offset >= kMetaBytes &&
+           pread(fd, page, kMetaBytes, static_cast<off_t>(offset)) ==
+               static_cast<ssize_t>(kMetaBytes);
+  };
+  auto damaged = [&](int n, const std::string& why) {
+    return Status::Corruption("lmdb " + data_file + ": meta page " + std::to_string(n) +
+                              " is damaged: " + why +
+                              "; restore the store from a copy or rebuild it (reco precompute)");
+  };
+  uint64_t page_size = 0;
+  for (int n = 0; n < 2; ++n) {
+    if (!read_meta(n * page_size)) {
+      if (n == 0) return Status::Ok();  // too short for LMDB too: MDB_INVALID
+      return damaged(n, "the file ends before it");
+    }
+    if ((DecodeFixed16(page + 10) & kMetaPageFlag) == 0 || DecodeFixed32(page + 16) != kLmdbMagic) {
+      if (n == 0) return Status::Ok();  // not an LMDB file: MDB_INVALID
+      return damaged(n, "no meta page header");
+    }
+    if (DecodeFixed32(page + 20) != kLmdbDataVersion) return Status::Ok();  // MDB_VERSION_MISMATCH
+    const uint64_t psize = DecodeFixed32(page + 40);
+    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0) {
+      return damaged(n, "page size " + std::to_string(psize));
+    }
+    if (n == 1 && psize != page_size) {
+      return damaged(n, "page size " + std::to_string(psize) + " differs from meta page 0's " +
+                            std::to_string(page_size));
+    }
+    page_size = psize;
+    const uint64_t last_page = DecodeFixed64(page + 136);
+    if (last_page < 1 || last_page >= file_size / page_size) {
+      return TruncatedError(data_file, file_size, last_page + 1, page_size);
+    }
+    for (size_t root_at : {size_t{80}, size_t{128}}) {
+      const uint64_t root = DecodeFixed64(page + root_at);
+      if (root != kNoRoot && (root < 2 || root > last_page)) {
+        return damaged(n, "a root page (" + std::to_string(root) + ") is not a data page");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 // The address range of this process's mapping of the file (dev, ino) at
@@ -85,7 +165,11 @@ std::pair<uintptr_t, uintptr_t> FindFileMapping(dev_t dev, ino_t ino) {
 class LmdbEnv {
  public:
   LmdbEnv(std::string path, MDB_env* env, MDB_dbi dbi, uint64_t page_size, uint64_t used_bytes)
-      : path_(std::move(path)), env_(env), dbi_(dbi), page_size_(page_size), used_bytes_(used_bytes) {
+      : path_(std::move(path)),
+        env_(env),
+        dbi_(dbi),
+        page_size_(page_size),
+        used_bytes_(used_bytes) {
     LocateMap();
   }
   ~LmdbEnv() {
@@ -277,11 +361,17 @@ Result<std::shared_ptr<LmdbEnv>> OpenEnv(const LmdbOptions& options) {
   // LMDB starts a fresh environment in an empty data file: one that exists
   // but is empty lost its contents (truncated, or a full disk).
   const std::string data_file = (canonical / "data.mdb").string();
-  if (std::filesystem::is_regular_file(data_file, ec) &&
-      std::filesystem::file_size(data_file, ec) == 0 && !ec) {
-    return Status::Corruption("lmdb " + data_file +
-                              ": the data file is empty (truncated?); restore the store or "
-                              "remove the directory to start an empty one");
+  if (int fd = open(data_file.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    struct stat st;
+    Status checked = fstat(fd, &st) != 0
+                         ? Status::IOError("lmdb " + data_file + ": fstat: " + ErrnoText(errno))
+                     : st.st_size == 0
+                         ? Status::Corruption("lmdb " + data_file +
+                                              ": the data file is empty (truncated?); restore the "
+                                              "store or remove the directory to start an empty one")
+                         : CheckMetaPages(data_file, fd, static_cast<uint64_t>(st.st_size));
+    close(fd);
+    RECO_RETURN_IF_ERROR(checked);
   }
 
   MDB_env* env = nullptr;
@@ -319,13 +409,14 @@ Result<std::shared_ptr<LmdbEnv>> OpenEnv(const LmdbOptions& options) {
   const uint64_t page_size = stat.ms_psize;
   const uint64_t pages = static_cast<uint64_t>(info.me_last_pgno) + 1;
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (page_size == 0 || pages > file_size / page_size) {
+  if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0) {
     mdb_env_close(env);
-    return Status::Corruption(
-        "lmdb " + data_file + ": truncated or damaged: the file has " + std::to_string(file_size) +
-        " bytes but its meta page counts " + std::to_string(pages) + " pages of " +
-        std::to_string(page_size) + " bytes (" + std::to_string(pages * page_size) +
-        " bytes); restore the store from a copy or rebuild it (reco precompute)");
+    return Status::Corruption("lmdb " + data_file + ": damaged meta page: page size " +
+                              std::to_string(page_size));
+  }
+  if (pages > file_size / page_size) {
+    mdb_env_close(env);
+    return TruncatedError(data_file, file_size, pages, page_size);
   }
 
   int stale = 0;

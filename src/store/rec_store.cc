@@ -656,7 +656,7 @@ StoreVerifyReport RecommendationStore::Verify(size_t max_examples) {
   const std::string active_key = ActiveKey();
   const std::string meta_prefix = MetaPrefix();
   const std::string data_prefix = options_.ns + "/v/";
-  std::set<std::string, std::less<>> committed;    // versions with metadata
+  std::set<std::string, std::less<>> committed;            // versions with metadata
   std::map<std::string, uint64_t, std::less<>> data_keys;  // per version
   std::string active;
   std::vector<RecItem> items;
@@ -697,9 +697,9 @@ StoreVerifyReport RecommendationStore::Verify(size_t max_examples) {
       const std::string_view version = rest.substr(0, slash);
       const std::string_view kind =
           slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-      const bool list_key = kind == "popular" ||
-                            ((kind.starts_with("u/") || kind.starts_with("i/")) &&
-                             kind.size() > 2 && kind.size() - 2 <= kMaxExternalIdSize);
+      const bool list_key =
+          kind == "popular" || ((kind.starts_with("u/") || kind.starts_with("i/")) &&
+                                kind.size() > 2 && kind.size() - 2 <= kMaxExternalIdSize);
       if (slash == std::string_view::npos || !ValidateVersionId(version).ok() || !list_key) {
         damage(key, "not a key of the layout");
         return true;
