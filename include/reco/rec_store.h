@@ -115,6 +115,24 @@ struct RecStoreOptions {
 
 class RecommendationStore;
 
+// What RecommendationStore::Verify found.
+struct StoreVerifyReport {
+  uint64_t keys = 0;      // keys read under the namespace
+  uint64_t lists = 0;     // list values that decoded
+  uint64_t versions = 0;  // metadata records that decoded (complete versions)
+  // Keys of versions with no metadata: an interrupted publish leaves them
+  // (the next BeginVersion of that id deletes them), so they are not damage.
+  uint64_t orphan_keys = 0;
+  // Keys whose value (or name) the layout does not allow, and the first
+  // few of them as `"key": reason`.
+  uint64_t damaged = 0;
+  std::vector<std::string> examples;
+  // Not OK when the walk itself failed (the store cannot be read past some
+  // point, e.g. a damaged LMDB page) and stopped early.
+  Status walk;
+  bool ok() const { return damaged == 0 && walk.ok(); }
+};
+
 // Writes one version's lists. Nothing is visible to ListVersions/Activate
 // until Commit(); a writer destroyed without Commit() deletes what it wrote.
 // Each user and item ID should be written once per version.
@@ -237,6 +255,13 @@ class RecommendationStore {
   // Deletes a version's lists and metadata. FailedPrecondition for the
   // active version; NotFound if nothing of it exists.
   Status DeleteVersion(std::string_view version);
+
+  // Reads every key of the namespace and checks it against the key layout
+  // (docs/store.md): every list value decodes (checksum included), every
+  // metadata record parses and names its own version, the active pointer
+  // names a complete version, and no other key exists. Keeps going past
+  // damaged keys; records up to `max_examples` of them.
+  StoreVerifyReport Verify(size_t max_examples = 10);
 
   KvStore& kv() { return *kv_; }
   const RecStoreOptions& options() const { return options_; }

@@ -38,4 +38,10 @@ void AppendJsonFloat(std::string* out, float value);
 // Decimal digits of value.
 void AppendUint(std::string* out, uint64_t value);
 
+// Untrusted bytes (a key, an ID) quoted for a message or log line: in double
+// quotes, '"' and '\\' backslash-escaped, bytes outside printable ASCII as
+// \xNN, at most `max_shown` input bytes followed by "..." when longer, so
+// binary data can neither garble nor flood the output.
+std::string QuoteBytes(std::string_view s, size_t max_shown = 64);
+
 }  // namespace reco

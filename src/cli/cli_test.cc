@@ -548,7 +548,8 @@ TEST_F(CliTest, HelpOfEverySubcommand) {
       {{"data"}, {"fetch", "split"}},
       {{"data", "fetch"}, {"dataset", "--dest", "--from", "--url", "--sha256"}},
       {{"data", "split"}, {"input", "--train-out", "--test-out", "--split", "--split-seed"}},
-      {{"store"}, {"versions", "activate", "delete", "prune", "show"}},
+      {{"store"}, {"versions", "activate", "delete", "prune", "show", "verify"}},
+      {{"store", "verify"}, {"--store"}},
       {{"serve"}, {"--store", "--port", "--threads"}},
       {{"loadtest"}, {"--url", "--concurrency", "--duration", "--rate"}},
       {{"tune"},
@@ -700,6 +701,60 @@ TEST_F(ModelFileTest, PrecomputeStores) {
   EXPECT_THAT(r.out, HasSubstr("4 user lists")) << r;
   EXPECT_FAILS_WITH(Run({"precompute", "-m", "good.model", "--store", "bogus://x"}), "bogus");
   EXPECT_FAILS_WITH(Run({"precompute", "-m", "good.model", "--store", "nowhere"}), "nowhere");
+}
+
+// `reco store verify` on an LMDB store: clean is exit 0; one flipped byte in
+// one user's list is exit 1 naming that key, while other lists still show.
+// A truncated data file is a clean exit 1 naming the file for every store
+// command, never a signal.
+TEST_F(ModelFileTest, StoreVerifyAndDamagedLmdbFiles) {
+  const std::string uri = "lmdb://" + Path("store").string();
+  EXPECT_SUCCEEDS(
+      Run({"precompute", "-m", "good.model", "--store", uri, "--k", "2", "--version", "v1"}));
+  Outcome r = Run({"store", "verify", "--store", uri});
+  EXPECT_SUCCEEDS(r);
+  EXPECT_THAT(r.out, HasSubstr("no damage found")) << r;
+
+  // User 3 has seen 11, 12 and 14, so its list is items 10 and 13: a
+  // 20-byte value (format, count, 2 x {length, 2-byte id, score}, checksum)
+  // right after its key in an LMDB leaf node (u16 size, u16 size_hi, u16
+  // flags, u16 key size, key, value). Every copy is damaged (copy-on-write
+  // leaves stale ones).
+  std::string file = Read("store/data.mdb");
+  const std::string key = "reco/v/v1/u/3";
+  int flipped = 0;
+  for (size_t at = file.find(key); at != std::string::npos; at = file.find(key, at + 1)) {
+    const size_t value = at + key.size();
+    if (at < 8 || value + 20 > file.size() || file[at - 8] != 20 || file[at - 7] != 0 ||
+        file[at - 2] != static_cast<char>(key.size()) || file[value] != 0x01 ||
+        file[value + 1] != 0x02) {
+      continue;
+    }
+    file[value + 4] = static_cast<char>(file[value + 4] ^ 0x01);  // "10" -> "00"
+    ++flipped;
+  }
+  ASSERT_GE(flipped, 1);
+  Write("store/data.mdb", file);
+  r = Run({"store", "verify", "--store", uri});
+  EXPECT_TRUE(r.exited && r.exit_code == 1) << r;
+  EXPECT_THAT(r.out, HasSubstr("damaged: \"reco/v/v1/u/3\": list value checksum mismatch")) << r;
+  EXPECT_THAT(r.err, HasSubstr("reco: error: 1 damaged keys in " + uri)) << r;
+  EXPECT_FAILS_WITH(Run({"store", "show", "--store", uri, "--user", "3"}),
+                    "reco/v/v1/u/3: list value checksum mismatch");
+  r = Run({"store", "show", "--store", uri, "--user", "1"});
+  EXPECT_SUCCEEDS(r);
+  EXPECT_THAT(r.out, HasSubstr("# version v1, 2 items")) << r;
+
+  Write("store/data.mdb", file.substr(0, file.size() / 2));
+  for (const char* command : {"versions", "verify"}) {
+    SCOPED_TRACE(command);
+    r = Run({"store", command, "--store", uri});
+    EXPECT_TRUE(r.exited && r.exit_code == 1) << r;
+    EXPECT_THAT(r.err, HasSubstr("reco: error: lmdb " + fs::canonical(Path("store")).string() +
+                                 "/data.mdb: truncated or damaged: the file has " +
+                                 std::to_string(file.size() / 2) + " bytes"))
+        << r;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // `reco store`: inspect and manage the model versions in a recommendation
-// store (list, activate / roll back, delete, prune, show a list). Thin flag
+// store (list, activate / roll back, delete, prune, show a list, verify). Thin flag
 // parsing over reco::RecommendationStore.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -126,6 +126,33 @@ Status ShowList(const StoreFlags& f) {
   return Status::Ok();
 }
 
+// Prints what Verify found; damage (or a walk that could not finish) is an
+// error, so scripts and monitoring can rely on the exit status.
+Status VerifyStore(const StoreFlags& f) {
+  RECO_ASSIGN_OR_RETURN(auto store, OpenStore(f));
+  const StoreVerifyReport report = store->Verify();
+  std::printf("%llu keys: %llu lists, %llu versions, %llu keys of uncommitted versions\n",
+              static_cast<unsigned long long>(report.keys),
+              static_cast<unsigned long long>(report.lists),
+              static_cast<unsigned long long>(report.versions),
+              static_cast<unsigned long long>(report.orphan_keys));
+  if (report.ok()) {
+    std::printf("no damage found\n");
+    return Status::Ok();
+  }
+  for (const std::string& example : report.examples) std::printf("damaged: %s\n", example.c_str());
+  if (report.damaged > report.examples.size()) {
+    std::printf("... and %llu more damaged keys\n",
+                static_cast<unsigned long long>(report.damaged - report.examples.size()));
+  }
+  if (!report.walk.ok()) {
+    return report.walk.WithContext("the walk stopped after " + std::to_string(report.keys) +
+                                   " keys (" + std::to_string(report.damaged) +
+                                   " damaged before it)");
+  }
+  return Status::Corruption(std::to_string(report.damaged) + " damaged keys in " + f.uri);
+}
+
 template <typename Fn>
 void SetCallback(CLI::App* cmd, std::shared_ptr<StoreFlags> f, int* exit_code, Fn fn) {
   cmd->callback([f, exit_code, fn] {
@@ -140,7 +167,8 @@ void AddStoreCommand(CLI::App& app, int* exit_code) {
   CLI::App* store = app.add_subcommand(
       "store",
       "Inspect and manage model versions in a recommendation store: list them,\n"
-      "activate one (also to roll back), delete or prune old ones, show a list.");
+      "activate one (also to roll back), delete or prune old ones, show a list,\n"
+      "verify every stored value.");
   store->require_subcommand(0, 1);  // none: main prints the group's help
   auto f = std::make_shared<StoreFlags>();
 
@@ -181,6 +209,14 @@ void AddStoreCommand(CLI::App& app, int* exit_code) {
   user->excludes(item);
   show->add_option("--version", f->version, "Version id (default: the active one)");
   SetCallback(show, f, exit_code, ShowList);
+
+  CLI::App* verify = store->add_subcommand(
+      "verify",
+      "Read every key of the namespace and check it: list values decode and match\n"
+      "their checksum, metadata parses, the active pointer names a complete version.\n"
+      "Prints the damaged keys (the first 10) and exits 1 if there are any.");
+  AddStoreFlags(verify, f.get());
+  SetCallback(verify, f, exit_code, VerifyStore);
 }
 
 }  // namespace reco::cli

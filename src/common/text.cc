@@ -142,4 +142,25 @@ void AppendUint(std::string* out, uint64_t value) {
   out->append(buf, res.ptr);
 }
 
+std::string QuoteBytes(std::string_view s, size_t max_shown) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < max_shown; ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u == '"' || u == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(u));
+    } else if (u < 0x20 || u >= 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 15]);
+    } else {
+      out.push_back(static_cast<char>(u));
+    }
+  }
+  if (s.size() > max_shown) out += "...";
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace reco

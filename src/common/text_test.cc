@@ -94,5 +94,12 @@ TEST(JsonNumberTest, UnsignedIntegersInDecimal) {
   EXPECT_EQ(out, "0 18446744073709551615");
 }
 
+TEST(QuoteBytesTest, EscapesAndCaps) {
+  EXPECT_EQ(QuoteBytes("reco/v/v1/u/alice"), "\"reco/v/v1/u/alice\"");
+  EXPECT_EQ(QuoteBytes(std::string_view("a\"b\\c\n\x00\xff", 8)), "\"a\\\"b\\\\c\\x0a\\x00\\xff\"");
+  EXPECT_EQ(QuoteBytes("abcdef", 3), "\"abc...\"");
+  EXPECT_EQ(QuoteBytes("abc", 3), "\"abc\"");
+}
+
 }  // namespace
 }  // namespace reco

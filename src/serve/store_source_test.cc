@@ -1,9 +1,13 @@
 // The server over a real RecommendationStore (memory backend): lists, the
-// popular fallback, and a version switch becoming visible to requests.
+// popular fallback, a version switch becoming visible to requests, and a
+// damaged stored value answering 500 for its key alone.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "reco/kv_store.h"
 #include "reco/rec_store.h"
 #include "reco/server.h"
 #include "test_http_client.h"
@@ -93,6 +97,56 @@ TEST(StoreSourceTest, ServesActiveVersionAndSeesSwitches) {
   r = c.Get("/metrics");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("reco_active_model_version{version=\"v2\"} 1\n"), std::string::npos);
+}
+
+// A list value damaged in the store (one flipped byte, as a bad disk would
+// do it) is a 500 for that key, counted as a store error; it does not fall
+// back to the popular list (that would hide the damage), and other keys are
+// served as before.
+TEST(StoreSourceTest, DamagedValueIs500ForThatKeyAndCounted) {
+  auto store = RecommendationStore::Open("memory://");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Publish(store->get(), "v1", 1.0f);
+  KvStore& kv = (*store)->kv();
+  for (const std::string key : {"reco/v/v1/u/alice", "reco/v/v1/i/i1"}) {
+    std::string value;
+    ASSERT_TRUE(kv.Get(key, &value).ok()) << key;
+    value[value.size() / 2] = static_cast<char>(value[value.size() / 2] ^ 0x01);
+    ASSERT_TRUE(kv.Put(key, value).ok());
+  }
+  // Another user of the same version, intact.
+  std::string intact;
+  const std::vector<RecItem> bob_list = {{"i2", 1.0f}};
+  ASSERT_TRUE(EncodeRecList(bob_list, &intact).ok());
+  ASSERT_TRUE(kv.Put("reco/v/v1/u/bob", intact).ok());
+
+  auto source = MakeStoreSource(store->get());
+  ServerOptions options;
+  options.port = 0;
+  options.threads = 1;
+  auto server = HttpServer::Start(options, source.get());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  TestClient c((*server)->port());
+
+  auto r = c.Get("/v1/users/alice/recommendations");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body, "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}");
+  r = c.Get("/v1/items/i1/similar");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  r = c.Get("/v1/users/bob/recommendations");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body,
+            "{\"user_id\":\"bob\",\"model_version\":\"v1\",\"source\":\"model\",\"items\":["
+            "{\"item_id\":\"i2\",\"score\":1}]}");
+  r = c.Get("/v1/users/carol/recommendations");  // unknown: the popular list
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("reco_store_errors_total 2\n"), std::string::npos) << r->body;
 }
 
 }  // namespace

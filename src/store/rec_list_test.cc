@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "reco/coding.h"
 #include "reco/rec_store.h"
 
 namespace reco {
@@ -21,8 +22,7 @@ std::string Bytes(const char (&literal)[N]) {
 }
 
 std::string WithChecksum(std::string body) {
-  uint32_t h = static_cast<uint32_t>(XXH3_64bits(body.data(), body.size()));
-  for (int i = 0; i < 4; ++i) body.push_back(static_cast<char>(h >> (8 * i)));
+  PutFixed32(&body, static_cast<uint32_t>(XXH3_64bits(body.data(), body.size())));
   return body;
 }
 
@@ -106,6 +106,30 @@ TEST(RecListCodecTest, EveryTruncationAndBitFlipIsCorruption) {
     EXPECT_EQ(DecodeRecList(flipped, &decoded).code(), Status::Code::kCorruption) << bit;
   }
   EXPECT_EQ(DecodeRecList(bytes + "x", &decoded).code(), Status::Code::kCorruption);
+}
+
+// Not only single bits: every other value of every byte (format byte, count,
+// lengths, IDs, scores, checksum) is Corruption, so a damaged value never
+// decodes to a different list. The checksum covers every byte before it; a
+// changed checksum byte no longer matches them.
+TEST(RecListCodecTest, EveryChangedByteValueIsCorruption) {
+  const std::vector<RecItem> items = {{"a", 1.0f}, {"item-two", 2.0f}, {"3", -3.0f}};
+  std::string bytes;
+  ASSERT_TRUE(EncodeRecList(items, &bytes).ok());
+  std::vector<RecItem> decoded;
+  int checksum_mismatches = 0;
+  for (size_t at = 0; at < bytes.size(); ++at) {
+    for (int delta = 1; delta < 256; ++delta) {
+      std::string changed = bytes;
+      changed[at] = static_cast<char>(static_cast<uint8_t>(changed[at]) ^ delta);
+      const Status st = DecodeRecList(changed, &decoded);
+      ASSERT_EQ(st.code(), Status::Code::kCorruption) << "byte " << at << " ^ " << delta;
+      EXPECT_TRUE(decoded.empty());
+      if (st.message() == "list value checksum mismatch") ++checksum_mismatches;
+    }
+  }
+  // Only the format byte's changes are caught before the checksum.
+  EXPECT_EQ(checksum_mismatches, static_cast<int>((bytes.size() - 1) * 255));
 }
 
 // Bodies with a valid checksum, so the structural checks themselves are hit.

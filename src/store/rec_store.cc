@@ -18,9 +18,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <set>
 #include <tuple>
 
 #include "reco/rec_store.h"
+#include "reco/text.h"
 
 namespace reco {
 namespace {
@@ -641,6 +644,85 @@ Status RecommendationStore::DeleteVersion(std::string_view version) {
     return Status::NotFound("version " + std::string(version) + " does not exist");
   }
   return Status::Ok();
+}
+
+}  // namespace reco
+
+namespace reco {
+
+StoreVerifyReport RecommendationStore::Verify(size_t max_examples) {
+  StoreVerifyReport report;
+  const std::string ns_prefix = options_.ns + "/";
+  const std::string active_key = ActiveKey();
+  const std::string meta_prefix = MetaPrefix();
+  const std::string data_prefix = options_.ns + "/v/";
+  std::set<std::string, std::less<>> committed;            // versions with metadata
+  std::map<std::string, uint64_t, std::less<>> data_keys;  // per version
+  std::string active;
+  std::vector<RecItem> items;
+  auto damage = [&](std::string_view key, const std::string& why) {
+    ++report.damaged;
+    if (report.examples.size() < max_examples) {
+      report.examples.push_back(QuoteBytes(key, 120) + ": " + why);
+    }
+  };
+
+  report.walk = kv_->Scan(ns_prefix, [&](std::string_view key, std::string_view value) {
+    ++report.keys;
+    if (key == active_key) {
+      if (!ValidateVersionId(value).ok()) {
+        damage(key, "the active pointer holds a bad version id");
+      } else {
+        active.assign(value);
+      }
+      return true;
+    }
+    if (key.starts_with(meta_prefix)) {
+      const std::string_view version = key.substr(meta_prefix.size());
+      Result<VersionMeta> meta = DecodeMeta(key, value);
+      if (!meta.ok()) {
+        damage(key, meta.status().message());
+      } else if (meta->version != version) {
+        damage(key, "metadata names version " + QuoteBytes(meta->version));
+      } else {
+        ++report.versions;
+        committed.emplace(version);
+      }
+      return true;
+    }
+    if (key.starts_with(data_prefix)) {
+      // <ns>/v/<version>/{u/<id>, i/<id>, popular}
+      const std::string_view rest = key.substr(data_prefix.size());
+      const size_t slash = rest.find('/');
+      const std::string_view version = rest.substr(0, slash);
+      const std::string_view kind =
+          slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+      const bool list_key =
+          kind == "popular" || ((kind.starts_with("u/") || kind.starts_with("i/")) &&
+                                kind.size() > 2 && kind.size() - 2 <= kMaxExternalIdSize);
+      if (slash == std::string_view::npos || !ValidateVersionId(version).ok() || !list_key) {
+        damage(key, "not a key of the layout");
+        return true;
+      }
+      ++data_keys[std::string(version)];
+      Status st = DecodeRecList(value, &items);
+      if (!st.ok()) {
+        damage(key, st.message());
+      } else {
+        ++report.lists;
+      }
+      return true;
+    }
+    damage(key, "not a key of the layout");
+    return true;
+  });
+  for (const auto& [version, count] : data_keys) {
+    if (!committed.contains(version)) report.orphan_keys += count;
+  }
+  if (report.walk.ok() && !active.empty() && !committed.contains(active)) {
+    damage(active_key, "the active version " + QuoteBytes(active) + " has no metadata");
+  }
+  return report;
 }
 
 }  // namespace reco
