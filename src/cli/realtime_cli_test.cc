@@ -54,21 +54,22 @@ void WriteTwoTasteData(const fs::path& path) {
   }
 }
 
-Status Retrain(const fs::path& dir, const std::string& version, bool activate) {
+// The ALS defaults of these tests; other families pass their own flags.
+const std::vector<std::string> kImplicitAlsFlags = {
+    "--implicit", "--factors", "4", "--iterations", "10", "--reg", "0.1", "--alpha", "10"};
+
+Status Retrain(const fs::path& dir, const std::string& version, bool activate,
+               const std::vector<std::string>& model_flags = kImplicitAlsFlags) {
   std::vector<std::string> args = {RECO_BINARY,  "retrain",
                                    "--data",     (dir / "data.csv").string(),
                                    "--registry", (dir / "models").string(),
                                    "--store",    "lmdb://" + (dir / "store").string(),
                                    "--events",   (dir / "events").string(),
                                    "--version",  version,
-                                   "--implicit", "--factors",
-                                   "4",          "--iterations",
-                                   "10",         "--reg",
-                                   "0.1",        "--alpha",
-                                   "10",         "--holdout",
-                                   "0",          "--k",
-                                   "5",          "--threads",
-                                   "1"};
+                                   "--holdout",  "0",
+                                   "--k",        "5",
+                                   "--threads",  "1"};
+  args.insert(args.end(), model_flags.begin(), model_flags.end());
   if (!activate) args.push_back("--no-activate");
   return RunProcess(args, (dir / ("retrain-" + version + ".log")).string(),
                     std::chrono::seconds(120));
@@ -259,6 +260,83 @@ TEST_F(RealtimeCliTest, CorruptModelIsRefusedAndAGoodOneActivatesUnderLoad) {
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(nlohmann::json::parse(after->body).at("model_version"), "v2");
 }
+
+// Issue 10 acceptance 4: every family refreshes a new user's list from
+// their posted events before the GET that follows, over HTTP on the real
+// binary (ALS folds the user in; EASE and kNN rescore the history).
+struct FamilyCase {
+  const char* name;
+  std::vector<std::string> flags;
+  const char* event;       // one event body with ITEM in place of the item id
+  bool ranks_taste_first;  // the newcomer's taste leads the list
+};
+
+class RealtimeFamilyTest : public ::testing::TestWithParam<FamilyCase> {};
+
+TEST_P(RealtimeFamilyTest, NewUserEventsGiveAPersonalListWithoutThePostedItems) {
+  const FamilyCase& c = GetParam();
+  TempDir tmp;
+  const fs::path dir(tmp.path());
+  WriteTwoTasteData(dir / "data.csv");
+  fs::create_directories(dir / "events");
+  const Status st = Retrain(dir, "v1", /*activate=*/true, c.flags);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  Server server(dir);
+  ASSERT_NE(server.port(), 0) << server.log();
+  TestClient client(server.port());
+  ASSERT_TRUE(client.connected());
+
+  std::string events;
+  for (const char* item : {"a1", "a2", "a3"}) {
+    std::string e = c.event;
+    e.replace(e.find("ITEM"), 4, item);
+    events += (events.empty() ? "" : ",") + e;
+  }
+  ASSERT_TRUE(client.Send(Post("/v1/events", R"({"events":[)" + events + "]}")));
+  auto posted = client.Read();
+  ASSERT_TRUE(posted.has_value());
+  ASSERT_EQ(posted->status, 202) << posted->body;
+
+  // Small groups are refreshed before the 202: the next GET is the model's.
+  auto r = client.Get("/v1/users/newcomer/recommendations?k=5");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto fresh = nlohmann::json::parse(r->body);
+  ASSERT_EQ(fresh.at("source"), "model") << fresh.dump() << "\n" << server.log();
+  const std::vector<std::string> personal = ItemIds(fresh);
+  ASSERT_FALSE(personal.empty()) << fresh.dump();
+  for (const char* rated : {"a1", "a2", "a3"}) {
+    EXPECT_THAT(personal, ::testing::Not(::testing::Contains(rated))) << fresh.dump();
+  }
+  if (c.ranks_taste_first) {
+    EXPECT_EQ(personal.front().front(), 'a') << fresh.dump();
+  }
+
+  // Similar items work for every family.
+  auto similar = client.Get("/v1/items/a1/similar?k=3");
+  ASSERT_TRUE(similar.has_value());
+  EXPECT_EQ(similar->status, 200) << similar->body;
+  EXPECT_FALSE(ItemIds(nlohmann::json::parse(similar->body)).empty()) << similar->body;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Families, RealtimeFamilyTest,
+    ::testing::Values(
+        FamilyCase{"als",
+                   {"--family", "als", "--factors", "4", "--iterations", "10"},
+                   R"({"user_id":"newcomer","item_id":"ITEM","type":"rating","value":5})",
+                   false},
+        FamilyCase{"ials", kImplicitAlsFlags,
+                   R"({"user_id":"newcomer","item_id":"ITEM","type":"click"})", true},
+        FamilyCase{"ease",
+                   {"--family", "ease"},
+                   R"({"user_id":"newcomer","item_id":"ITEM","type":"click"})",
+                   true},
+        FamilyCase{"knn",
+                   {"--family", "knn"},
+                   R"({"user_id":"newcomer","item_id":"ITEM","type":"click"})",
+                   true}),
+    [](const ::testing::TestParamInfo<FamilyCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace reco

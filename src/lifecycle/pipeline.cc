@@ -65,8 +65,11 @@ Result<TrainingRun> TrainWithProgress(const Dataset& train, const ModelConfig& c
   FitContext context;
   context.threads = threads;
   context.progress = [&](const FitProgress& p) {
-    train_seconds += p.seconds;
-    run.curve.push_back({p.step, p.loss, p.train_rmse, train_seconds, kNaN, kNaN, kNaN});
+    // Closed-form families report steps (build, invert), not iterations: no curve.
+    if (iterative) {
+      train_seconds += p.seconds;
+      run.curve.push_back({p.step, p.loss, p.train_rmse, train_seconds, kNaN, kNaN, kNaN});
+    }
     bar.Update(p.step, p.status);
   };
   if (validation != nullptr && iterative) {
