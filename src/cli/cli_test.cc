@@ -600,6 +600,26 @@ TEST_F(CliTest, TuneWritesTrialsAndAModelEveryReaderTakes) {
   EXPECT_THAT(Read("recs.csv"), HasSubstr("\nu0,i"));
 }
 
+TEST_F(CliTest, PipelineTuneAddsTheTunedModelAndRecordsTheTrials) {
+  Write("data.csv", TwoGroupsCsv());
+  Outcome r = Run({"pipeline", "--data", "data.csv", "--models", "implicit", "--implicit-factors",
+                   "2", "--implicit-iterations", "2", "--tune", "--tune-trials", "2",
+                   "--tune-families", "ials", "--out", "out", "--threads", "1"});
+  EXPECT_SUCCEEDS(r);
+  EXPECT_THAT(r.out, HasSubstr("implicit-als"));
+  EXPECT_THAT(r.out, HasSubstr("tuned-ials"));
+  EXPECT_TRUE(fs::exists(Path("out/tuned-ials.model")));
+  const std::string tsv = Read("out/trials.tsv");
+  EXPECT_EQ(std::count(tsv.begin(), tsv.end(), '\n'), 3) << tsv;  // header + 2 trials
+  const std::string report = Read("out/report.json");
+  EXPECT_THAT(report, HasSubstr("\"tune\""));
+  EXPECT_THAT(report, HasSubstr("\"best_config\""));
+  EXPECT_THAT(Read("out/report.html"), HasSubstr("Tuning on the validation split"));
+  EXPECT_FAILS_WITH(
+      Run({"pipeline", "--data", "data.csv", "--tune", "--tune-families", "svd", "--out", "out2"}),
+      "--tune-families");
+}
+
 TEST_F(CliTest, TuneBadInputsFailCleanly) {
   Write("train.csv", TwoGroupsCsv());
   EXPECT_FAILS_WITH(Run({"tune", "--train", "train.csv", "--families", "ials,svd"}), "--families");

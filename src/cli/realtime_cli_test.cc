@@ -206,6 +206,22 @@ TEST_F(RealtimeCliTest, CorruptModelIsRefusedAndAGoodOneActivatesUnderLoad) {
   auto refused = admin.Read();
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->status, 409) << refused->body;
+  // Short and specific for the client; paths and checksums only in the log.
+  EXPECT_THAT(refused->body, ::testing::HasSubstr("files are damaged")) << refused->body;
+  EXPECT_THAT(refused->body, ::testing::Not(::testing::HasSubstr(dir_.string())));
+  EXPECT_THAT(refused->body, ::testing::Not(::testing::HasSubstr("checksum")));
+  EXPECT_THAT(refused->body, ::testing::Not(::testing::HasSubstr("/models/")));
+  // Ids the registry can never hold are a 400 (or 404), never a 500.
+  const std::string long_id(65, 'v');
+  for (const std::string& bad :
+       {std::string(".."), std::string(".tmp"), long_id, std::string("%2e%2e"),
+        std::string("..%2f..%2fetc"), std::string("a%20b")}) {
+    ASSERT_TRUE(admin.Send(Post("/v1/admin/models/" + bad + "/activate", "")));
+    auto r = admin.Read();
+    ASSERT_TRUE(r.has_value()) << bad;
+    EXPECT_TRUE(r->status == 400 || r->status == 404) << bad << ": " << r->status << " " << r->body;
+    EXPECT_THAT(r->body, ::testing::Not(::testing::HasSubstr(dir_.string()))) << bad;
+  }
   auto still = admin.Get("/v1/users/u0/recommendations");
   ASSERT_TRUE(still.has_value());
   ASSERT_EQ(still->status, 200);

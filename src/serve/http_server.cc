@@ -248,8 +248,11 @@ class EventLoop {
   }
 
   void Adopt(Socket socket);
-  // Thread-safe; starts a graceful drain.
+  // Thread-safe; starts a graceful drain. The flag is set at once, so every
+  // response rendered after Shutdown() returns says "Connection: close"; the
+  // connections are walked on the strand.
   void BeginDrain() {
+    draining_.store(true, std::memory_order_relaxed);
     asio::post(sweep_strand_, [this] { DrainOnStrand(); });
   }
   void Register(Connection* c);
@@ -278,6 +281,7 @@ class EventLoop {
   std::chrono::milliseconds sweep_interval_{};
   std::atomic<bool> draining_{false};
   Clock::time_point drain_deadline_{};  // on sweep_strand_
+  bool drain_started_ = false;          // on sweep_strand_
 
   std::mutex mu_;               // guards the registry below
   Connection* head_ = nullptr;  // intrusive list of open connections
@@ -324,11 +328,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // For the sweeper and drain, which hold the registry lock: the connection
   // is still registered, so fd_ is open.
-  bool idle() const { return idle_.load(std::memory_order_relaxed); }
   bool expired(Clock::time_point now) const {
     return now.time_since_epoch().count() >= deadline_.load(std::memory_order_relaxed);
   }
   void Abort() const { ::shutdown(fd_, SHUT_RDWR); }
+  // Aborts the connection only if it is idle, atomically with respect to its
+  // own read handler, which claims the connection (ClaimForRequest) before it
+  // touches a request: either the drain wins and the bytes that arrived are
+  // never processed (nothing logged, nothing to answer), or the handler wins
+  // and the drain lets the request finish. A plain "if idle then shut down"
+  // cut off requests whose events were already being made durable.
+  bool AbortIfIdle() {
+    uint8_t expected = kActivityIdle;
+    if (!activity_.compare_exchange_strong(expected, kActivityAborted)) return false;
+    Abort();
+    return true;
+  }
   void Detach() { loop_ = nullptr; }
 
   Connection* prev = nullptr;
@@ -346,7 +361,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   void SetState(State state) {
     state_ = state;
-    idle_.store(state == State::kIdle, std::memory_order_relaxed);
+    // Never undo an abort: the pending operation is about to fail and close.
+    uint8_t current = activity_.load(std::memory_order_relaxed);
+    const uint8_t next = state == State::kIdle ? kActivityIdle : kActivityBusy;
+    while (current != kActivityAborted &&
+           !activity_.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
+    }
+  }
+  // False when a drain or idle timeout aborted the connection first.
+  bool ClaimForRequest() {
+    uint8_t expected = kActivityIdle;
+    if (activity_.compare_exchange_strong(expected, kActivityBusy)) return true;
+    return expected != kActivityAborted;
   }
 
   void DoRead() {
@@ -383,8 +409,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (lingering_bytes_ > kMaxLingeringBytes) return Close();
       return DoRead();
     }
+    // Bytes of a request arrived: from now on a drain must let it finish,
+    // unless it already cut this idle connection off (then nothing of the
+    // request has been processed, so dropping it loses no acknowledgement).
+    // A new request's deadline, set before the claim (see Sweep()); a request
+    // already under way keeps the deadline it started with (slow senders).
+    if (state_ == State::kIdle) SetDeadline(options_.request_timeout);
+    if (!ClaimForRequest()) return Close();
     in_end_ += n;
-    // Bytes of a request arrived: from now on a drain must let it finish.
     SetState(State::kReading);
     ProcessInput();
   }
@@ -601,7 +633,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool registered_ = false;
   // Read by the sweeper under the registry lock while handlers write them.
-  std::atomic<bool> idle_{false};
+  static constexpr uint8_t kActivityBusy = 0, kActivityIdle = 1, kActivityAborted = 2;
+  std::atomic<uint8_t> activity_{kActivityBusy};
   std::atomic<Clock::rep> deadline_{0};
   std::string in_;  // bytes [in_begin_, in_end_) are received and not yet parsed
   size_t in_begin_ = 0;
@@ -661,15 +694,13 @@ void EventLoop::Adopt(Socket socket) {
 }
 
 void EventLoop::DrainOnStrand() {
-  if (draining()) return;
-  draining_.store(true, std::memory_order_relaxed);
+  if (drain_started_) return;
+  drain_started_ = true;
   drain_deadline_ = Clock::now() + options_.drain_timeout;
   bool any_open;
   {
     std::lock_guard lock(mu_);
-    for (Connection* c = head_; c != nullptr; c = c->next) {
-      if (c->idle()) c->Abort();
-    }
+    for (Connection* c = head_; c != nullptr; c = c->next) c->AbortIfIdle();
     any_open = open_ > 0;
   }
   guard_.reset();  // run() returns once the last connection and the sweeper are done
@@ -679,12 +710,20 @@ void EventLoop::DrainOnStrand() {
 
 void EventLoop::Sweep() {
   const auto now = Clock::now();
-  const bool cut_all = draining() && now >= drain_deadline_;
+  const bool cut_all = drain_started_ && now >= drain_deadline_;
   bool any_open;
   {
     std::lock_guard lock(mu_);
     for (Connection* c = head_; c != nullptr; c = c->next) {
-      if (cut_all || c->expired(now)) c->Abort();
+      // A timed-out idle connection may be claiming a request right now, as
+      // in the drain: AbortIfIdle decides that race. A claimed one set a fresh
+      // deadline before its claim, so the second expired() lets it be; a busy
+      // one past its deadline (a slow request or write) is cut off.
+      if (cut_all) {
+        c->Abort();
+      } else if (c->expired(now) && !c->AbortIfIdle() && c->expired(now)) {
+        c->Abort();
+      }
     }
     any_open = open_ > 0;
   }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "reco/event_log.h"
 #include "reco/ingest.h"
@@ -495,6 +497,43 @@ TEST_P(IngestServerTest, ShutdownWaitsForAWriteInProgress) {
   waiter.join();
   EXPECT_TRUE(stopped.load());
   EXPECT_EQ(sink_.accepted().size(), 1u);
+}
+
+// Issue 12 class 7: a shutdown racing keep-alive writers. Every event the
+// sink accepted (made durable) must have been answered 202 before the
+// connection closed: the drain may only cut off connections that are idle,
+// decided atomically with their read handler claiming a new request.
+TEST_P(IngestServerTest, ShutdownUnderKeepAliveWritersAnswersEveryAcceptedEvent) {
+  const std::string request =
+      PostRequest("/v1/events", R"({"user_id":"u","item_id":"i","type":"click"})");
+  for (int round = 0; round < 30; ++round) {
+    SCOPED_TRACE(round);
+    StartServer();
+    const size_t accepted_before = sink_.accepted().size();
+    std::atomic<uint64_t> answered{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back([&] {
+        TestClient c(server_->port());
+        if (!c.connected()) return;
+        // Bounded: the server closes every connection when it has drained.
+        for (int i = 0; i < 100000; ++i) {
+          if (!c.Send(request)) return;
+          auto r = c.Read();
+          if (!r) return;
+          if (r->status == 202) answered.fetch_add(1);
+          if (r->header("connection") == "close") return;
+        }
+      });
+    }
+    // Let the writers get going; vary the moment the shutdown lands.
+    std::this_thread::sleep_for(std::chrono::microseconds(500 + 300 * (round % 10)));
+    server_->Shutdown();
+    server_->Wait();
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(sink_.accepted().size() - accepted_before, answered.load());
+    server_.reset();
+  }
 }
 
 TEST_P(IngestServerTest, AdminActivation) {

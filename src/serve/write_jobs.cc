@@ -48,14 +48,24 @@ void RunActivate(const WriteJob& job, const WriteBackends& backends, WriteResult
     r->body.push_back('}');
     return;
   }
-  spdlog::warn("admin: activating model version {} failed: {}", job.version, st.ToString());
+  // The log gets the detail (paths, checksums, sizes); the client a short,
+  // specific reason that leaks nothing about the server's files.
+  spdlog::warn("admin: activating model version {} failed: {}", CapForLog(job.version),
+               CapForLog(st.ToString(), 1024));
   switch (st.code()) {
+    case Status::Code::kInvalidArgument:
+      return Fail(r, 400, "bad_request",
+                  "version must be 1..64 characters from [A-Za-z0-9._-], not starting with '.'");
     case Status::Code::kNotFound:
       return Fail(r, 404, "not_found", "no such model version");
     case Status::Code::kCorruption:
+      return Fail(r, 409, "conflict",
+                  "refused, the previous model keeps serving: the version's files are damaged "
+                  "(the server log has the detail)");
     case Status::Code::kFailedPrecondition:
-      // The caller holds an admin key and needs the reason to fix the model.
-      return Fail(r, 409, "conflict", "refused, the previous model keeps serving: " + st.message());
+      return Fail(r, 409, "conflict",
+                  "refused, the previous model keeps serving: the version cannot serve (its "
+                  "lists are incomplete or its model is unusable; the server log has the detail)");
     default:
       return Fail(r, 500, "internal", "internal error");
   }
