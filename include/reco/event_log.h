@@ -27,6 +27,7 @@
 
 #include <sys/types.h>
 
+#include "reco/ids.h"
 #include "reco/status.h"
 
 namespace reco {
@@ -47,8 +48,8 @@ class EventLogFiles {
 };
 
 // Limits checked by Append (and by the reader before anything is allocated).
-inline constexpr size_t kMaxEventIdBytes = 256;   // user_id, item_id
-inline constexpr size_t kMaxEventTypeBytes = 32;  // type
+inline constexpr size_t kMaxEventIdBytes = kMaxIdBytes;  // user_id, item_id
+inline constexpr size_t kMaxEventTypeBytes = 32;         // type
 
 struct Event {
   // user_id, item_id and type follow the ID rules: valid UTF-8, no control

@@ -528,10 +528,11 @@ TEST_F(CliTest, UnwritableOutputs) {
   EXPECT_FAILS_WITH(Run({"eval", "-m", "m", "--test", "r.tsv", "--json", "nodir/e.json"}),
                     "nodir/e.json");
   EXPECT_FAILS_WITH(Run({"data", "split", "r.tsv", "--train-out", "nodir/a.csv"}), "nodir/a.csv");
-  // An id the CSV cannot carry is refused rather than written as a broken line.
+  // An id the CSV cannot carry breaks the API's ID rules, so the loader
+  // refuses it before anything could be written as a broken line.
   Write("comma.tsv", "u,1\t10\t5\t100\nu2\t10\t4\t101\nu3\t10\t4\t101\n");
   EXPECT_FAILS_WITH(Run({"data", "split", "comma.tsv", "--split", "random"}),
-                    "user id \"u,1\" cannot be written to CSV");
+                    "comma.tsv:1: user id contains a control character, ',' or '\"'");
 }
 
 TEST_F(CliTest, HelpOfEverySubcommand) {

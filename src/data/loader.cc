@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "reco/file_util.h"
+#include "reco/ids.h"
 
 namespace reco {
 namespace {
@@ -708,6 +709,17 @@ Result<Dataset> LoadInteractions(const std::string& path, const LoadOptions& opt
     }
     if (item.empty()) {
       RECO_RETURN_IF_ERROR(bad("empty item id"));
+      continue;
+    }
+    // The API's ID rules, so every user and item trained on can be served
+    // and sent events (a NUL, a control character or invalid UTF-8 here would
+    // give a model entry no request can name).
+    if (std::string reason = IdRuleViolation("user id", user); !reason.empty()) {
+      RECO_RETURN_IF_ERROR(bad(std::move(reason)));
+      continue;
+    }
+    if (std::string reason = IdRuleViolation("item id", item); !reason.empty()) {
+      RECO_RETURN_IF_ERROR(bad(std::move(reason)));
       continue;
     }
     Interaction rec{0, 0, 1.0f, 0};

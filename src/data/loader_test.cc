@@ -270,6 +270,41 @@ TEST_F(LoaderTest, EmptyIds) {
   EXPECT_EQ(LoadError(path), path + ":2: empty item id");
 }
 
+TEST_F(LoaderTest, IdsFollowTheApiRules) {
+  // Each of these would train a user or item no request can name.
+  struct Case {
+    std::string line;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {std::string("u\0x\t2\t3\t4\n", 10), "user id contains a control character, ',' or '\"'"},
+      {"1\ti\x01\t3\t4\n", "item id contains a control character, ',' or '\"'"},
+      {"1\ti\x7f\t3\t4\n", "item id contains a control character, ',' or '\"'"},
+      {"1\t\"2\"\t3\t4\n", "item id contains a control character, ',' or '\"'"},
+      {"caf\xe9\t2\t3\t4\n", "user id is not valid UTF-8"},
+      {"1\t\xc3\t3\t4\n", "item id is not valid UTF-8"},
+      {std::string(257, 'u') + "\t2\t3\t4\n", "user id must be 1..256 bytes, got 257"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = Write("u.data", "1\t2\t3\t4\n" + c.line);
+    EXPECT_EQ(LoadError(path), path + ":2: " + c.reason) << c.reason;
+    LoadOptions opts;
+    opts.skip_bad_lines = true;
+    Result<Dataset> ds = LoadInteractions(path, opts);
+    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+    EXPECT_EQ(ds->interactions.size(), 1u);
+    EXPECT_EQ(ds->users.size(), 1u);
+    EXPECT_EQ(ds->items.size(), 1u);
+  }
+  // UTF-8 text, 256 bytes and inner blanks are IDs.
+  const std::string path = Write("u.data", "caf\xc3\xa9 au lait\t\xe2\x82\xac\t3\t4\n" +
+                                               std::string(256, 'u') + "\t2\t3\t4\n");
+  Result<Dataset> ds = LoadInteractions(path, LoadOptions{});
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  EXPECT_EQ(ds->users.External(0), "caf\xc3\xa9 au lait");
+  EXPECT_EQ(ds->items.External(0), "\xe2\x82\xac");
+}
+
 TEST_F(LoaderTest, OverlongLinesAreRejectedAndCanBeSkipped) {
   std::string longline = "1\t" + std::string(100, '7') + "\t3\t4\n";
   std::string path = Write("u.data", "1\t2\t3\t4\n" + longline + "2\t2\t3\t4\n");

@@ -23,6 +23,7 @@
 
 #include <fmt/format.h>
 
+#include "reco/ids.h"
 #include "reco/interactions.h"
 #include "reco/text.h"
 
@@ -153,26 +154,12 @@ void EncodeRecord(uint64_t seq, const Event& e, std::string* out) {
   std::memcpy(rec + 5, &checksum, 8);
 }
 
-bool IsBadIdByte(unsigned char c) { return c < 0x20 || c == 0x7f || c == ',' || c == '"'; }
-
-// The rules records were written under before types followed the ID rules
-// (a type was only 1..32 bytes). The reader keeps to them so that a log
-// written then still opens; every new event meets ValidateEvent.
+// Records written before types followed the ID rules (a type was only 1..32
+// bytes) and before IDs had to be UTF-8 still open; every new event meets
+// ValidateEvent.
 Status ValidateStoredId(std::string_view field, const std::string& id) {
-  if (id.empty() || id.size() > kMaxEventIdBytes) {
-    return Status::InvalidArgument(
-        fmt::format("{} must be 1..{} bytes, got {}", field, kMaxEventIdBytes, id.size()));
-  }
-  for (char c : id) {
-    if (IsBadIdByte(static_cast<unsigned char>(c))) {
-      return Status::InvalidArgument(
-          fmt::format("{} contains a control character, ',' or '\"'", field));
-    }
-  }
-  if (id.front() == ' ' || id.back() == ' ') {
-    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
-  }
-  return Status::Ok();
+  std::string reason = IdRuleViolation(field, id, kMaxEventIdBytes, IdEncoding::kAnyBytes);
+  return reason.empty() ? Status::Ok() : Status::InvalidArgument(std::move(reason));
 }
 
 Status ValidateStoredEvent(const Event& event) {
@@ -190,22 +177,8 @@ Status ValidateStoredEvent(const Event& event) {
 
 // The ID rules of docs/api.md, for every string field of a new event.
 Status ValidateIdField(std::string_view field, const std::string& id, size_t max_bytes) {
-  if (id.empty() || id.size() > max_bytes) {
-    return Status::InvalidArgument(
-        fmt::format("{} must be 1..{} bytes, got {}", field, max_bytes, id.size()));
-  }
-  if (!IsValidUtf8(id)) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", field));
-  for (char c : id) {
-    if (IsBadIdByte(static_cast<unsigned char>(c))) {
-      return Status::InvalidArgument(
-          fmt::format("{} contains a control character, ',' or '\"'", field));
-    }
-  }
-  // With control characters refused, a blank here is a space.
-  if (id.front() == ' ' || id.back() == ' ') {
-    return Status::InvalidArgument(fmt::format("{} has a leading or trailing blank", field));
-  }
-  return Status::Ok();
+  std::string reason = IdRuleViolation(field, id, max_bytes);
+  return reason.empty() ? Status::Ok() : Status::InvalidArgument(std::move(reason));
 }
 
 // Parses the record at data[offset]. Returns "" and fills the outputs when it

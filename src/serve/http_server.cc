@@ -49,6 +49,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -106,6 +107,7 @@ class RequestParser final : public http::basic_parser<true> {
   bool got_request_line() const { return got_request_line_; }
   bool uri_too_long() const { return uri_too_long_; }
   bool header_too_large() const { return header_too_large_; }
+  bool bad_transfer_coding() const { return bad_transfer_coding_; }
   int authorization_headers() const { return authorization_headers_; }
   Route body_route() const { return body_route_; }
   // "Expect: 100-continue" and no interim answer sent yet.
@@ -161,6 +163,20 @@ class RequestParser final : public http::basic_parser<true> {
     } else if (field == http::field::expect) {
       expect_continue_ =
           EqualsIgnoreCase(std::string_view(value.data(), value.size()), "100-continue");
+    } else if (field == http::field::transfer_encoding) {
+      // Beast frames a body as chunked only when "chunked" is the final coding
+      // and otherwise ignores the field, so "Transfer-Encoding: gzip" (or
+      // "chunked, gzip") would leave the body to be parsed as the next request:
+      // a proxy that honours the field sees one request, we would see two
+      // (request smuggling). RFC 9112 sections 6.1 and 6.3: a request with a
+      // coding we do not implement, or with any coding in HTTP/1.0, has no
+      // reliable framing, so it gets 400 and the connection closes. chunked is
+      // the only coding a server must implement and the only one we accept.
+      const std::string_view coding = Trim(std::string_view(value.data(), value.size()));
+      if (!EqualsIgnoreCase(coding, "chunked") || http_minor() == 0) {
+        bad_transfer_coding_ = true;
+        ec = http::error::bad_transfer_encoding;
+      }
     }
   }
   void on_header_impl(error_code&) override {}
@@ -196,6 +212,7 @@ class RequestParser final : public http::basic_parser<true> {
   bool got_request_line_ = false;
   bool uri_too_long_ = false;
   bool header_too_large_ = false;
+  bool bad_transfer_coding_ = false;
 };
 
 class Connection;
@@ -227,7 +244,11 @@ class EventLoop {
   const ServerOptions& options() const { return options_; }
   const WriteBackends& writes() const { return *writes_; }
   asio::thread_pool& ingest_pool() { return *ingest_pool_; }
-  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  // Sequentially consistent, with the connections' activity_ updates: a
+  // connection that turns idle and then reads "not draining" was idle when the
+  // drain walked the registry (so the walk closed it), and one that reads
+  // "draining" closes itself (Connection::DoRead).
+  bool draining() const { return draining_.load(); }
 
   // The calling worker thread's Router (and metrics shard).
   static Router& router() { return *current_router_; }
@@ -252,10 +273,12 @@ class EventLoop {
   // response rendered after Shutdown() returns says "Connection: close"; the
   // connections are walked on the strand.
   void BeginDrain() {
-    draining_.store(true, std::memory_order_relaxed);
+    draining_.store(true);
     asio::post(sweep_strand_, [this] { DrainOnStrand(); });
   }
-  void Register(Connection* c);
+  // False once draining: the drain may already have walked the registry and
+  // let run() go, so a connection added now would be left to no one.
+  bool Register(Connection* c);
   void Unregister(Connection* c);
 
  private:
@@ -362,10 +385,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SetState(State state) {
     state_ = state;
     // Never undo an abort: the pending operation is about to fail and close.
-    uint8_t current = activity_.load(std::memory_order_relaxed);
+    // Sequentially consistent, as EventLoop::draining(); it also publishes a
+    // deadline stored just before (StartWriteJob) to the sweeper, whose
+    // AbortIfIdle reads activity_ before its second expired().
+    uint8_t current = activity_.load();
     const uint8_t next = state == State::kIdle ? kActivityIdle : kActivityBusy;
-    while (current != kActivityAborted &&
-           !activity_.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
+    while (current != kActivityAborted && !activity_.compare_exchange_weak(current, next)) {
     }
   }
   // False when a drain or idle timeout aborted the connection first.
@@ -380,6 +405,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!parser_ && in_begin_ == in_end_) {
         SetState(State::kIdle);
         SetDeadline(options_.idle_timeout);
+        // A drain that began while this connection was busy found it busy
+        // and left it; idle now, with nothing to answer, it goes.
+        if (loop_->draining()) return LingeringClose();
       } else {
         SetState(State::kReading);  // the deadline was set when the request began
       }
@@ -491,8 +519,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void StartWriteJob() {
+    // The deadline goes off before the state says busy: a sweeper that sees
+    // the job's busy state must not then see the request's old deadline
+    // (the job's events would be logged with no one left to answer).
+    deadline_.store(kNoDeadline, std::memory_order_relaxed);
     SetState(State::kWaiting);
-    deadline_.store(Clock::time_point::max().time_since_epoch().count(), std::memory_order_relaxed);
     // Until the completion is posted, only the thread running the job (or
     // the sink's completion) touches job_ and result_: the connection has
     // nothing else pending.
@@ -585,6 +616,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else if (ec == http::error::body_limit) {
       status = 413;
       message = "request body is too large";
+    } else if (parser_->bad_transfer_coding()) {
+      message = "Transfer-Encoding must be exactly chunked (HTTP/1.1 only)";
     }
     EventLoop::router().Reject(status, message, &out_,
                                parser_->got_request_line() ? parser_->body_route() : Route::kOther);
@@ -635,7 +668,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Read by the sweeper under the registry lock while handlers write them.
   static constexpr uint8_t kActivityBusy = 0, kActivityIdle = 1, kActivityAborted = 2;
   std::atomic<uint8_t> activity_{kActivityBusy};
-  std::atomic<Clock::rep> deadline_{0};
+  static constexpr Clock::rep kNoDeadline = std::numeric_limits<Clock::rep>::max();
+  // None until Start(): the sweeper may see a connection as soon as it is
+  // registered, before its first deadline is set.
+  std::atomic<Clock::rep> deadline_{kNoDeadline};
   std::string in_;  // bytes [in_begin_, in_end_) are received and not yet parsed
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
@@ -658,13 +694,15 @@ EventLoop::~EventLoop() {
   head_ = nullptr;
 }
 
-void EventLoop::Register(Connection* c) {
+bool EventLoop::Register(Connection* c) {
   std::lock_guard lock(mu_);
+  if (draining()) return false;
   c->prev = nullptr;
   c->next = head_;
   if (head_ != nullptr) head_->prev = c;
   head_ = c;
   ++open_;
+  return true;
 }
 
 void EventLoop::Unregister(Connection* c) {
@@ -688,7 +726,7 @@ void EventLoop::Adopt(Socket socket) {
     return;
   }
   auto c = std::make_shared<Connection>(this, std::move(socket));
-  Register(c.get());
+  if (!Register(c.get())) return;  // the socket closes with c
   router().metrics()->RecordConnectionOpened(router().shard());
   c->Start();
 }

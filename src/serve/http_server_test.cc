@@ -312,6 +312,53 @@ TEST_F(HttpServerTest, SurvivesMalformedBytes) {
   ExpectAlive();
 }
 
+TEST_F(HttpServerTest, TransferCodingsOtherThanOneChunkedAre400AndClose) {
+  // RFC 9112 section 6.3: a coding we do not implement leaves the body's framing
+  // unknown. Were the field ignored, the bytes after the head would be parsed
+  // as a second request that a proxy in front never saw (request smuggling).
+  StartServer();
+  const std::string smuggled = "GET /v1/users/bob/recommendations HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::vector<std::string> heads = {
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "GET /v1/users/alice/recommendations HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked, gzip\r\n\r\n",
+      "GET /v1/items/i1/similar HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
+      // Two fields: the first coding is not chunked.
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "GET /healthz HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: gzip\r\n\r\n",
+      "POST /v1/admin/models/v1/activate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br\r\n\r\n",
+  };
+  for (const std::string& head : heads) {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.Send(head + smuggled));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << head;
+    EXPECT_EQ(r->status, 400) << head;
+    EXPECT_NE(r->body.find("Transfer-Encoding"), std::string::npos) << head << r->body;
+    EXPECT_EQ(r->header("connection"), "close") << head;
+    // The smuggled request is never answered: the connection just closes.
+    EXPECT_FALSE(c.Read()) << head;
+  }
+  // A single chunked coding, in any case, still frames the body.
+  TestClient c(server_->port());
+  ASSERT_TRUE(
+      c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n"
+             "0\r\n\r\n" +
+             smuggled));
+  auto r1 = c.Read();
+  auto r2 = c.Read();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(r1->status, 200);
+  EXPECT_EQ(r2->status, 200);
+  ExpectAlive();
+}
+
 TEST_F(HttpServerTest, HeaderLimitCountsAcrossReads) {
   // Beast's own limit applies per parse call; fed line by line, a header must
   // still be cut off at max_header_bytes.
