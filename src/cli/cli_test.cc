@@ -8,12 +8,11 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -25,7 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "cli_test_util.h"
+#include "../testing/process.h"
+#include "../testing/temp_dir.h"
 
 #ifndef RECO_BINARY
 #error "RECO_BINARY must name the reco executable"
@@ -38,27 +38,26 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using cli_testing::Outcome;
-using cli_testing::ReadFile;
+using Outcome = testing_util::CapturedRun;
+using testing_util::ReadFileOrEmpty;
+
+constexpr auto kRunLimit = std::chrono::seconds(120);
 
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "reco_cli_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << tmpl << ": " << std::strerror(errno);
-    root_ = tmpl;
+    root_ = tmp_.path();
     dir_ = root_ / "work";
     fs::create_directory(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
   }
 
   // Runs `reco args...` with the working directory dir_; stdout and stderr
   // go to files beside (not inside) it.
   Outcome Run(const std::vector<std::string>& args) {
-    return cli_testing::RunBinary(RECO_BINARY, args, dir_, root_ / "stdout", root_ / "stderr");
+    std::vector<std::string> argv = {RECO_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    // The bound turns a hang into a failure the test reports.
+    return testing_util::RunAndCapture(argv, dir_.string(), root_.string(), kRunLimit);
   }
 
   fs::path Path(const std::string& name) const { return dir_ / name; }
@@ -67,7 +66,7 @@ class CliTest : public ::testing::Test {
     f << content;
     ASSERT_TRUE(f.good()) << name;
   }
-  std::string Read(const std::string& name) const { return ReadFile(Path(name)); }
+  std::string Read(const std::string& name) const { return ReadFileOrEmpty(Path(name)); }
 
   // Trains a small explicit model on `train` into `model`; asserts success.
   void TrainModel(const std::string& train, const std::string& model) {
@@ -77,7 +76,8 @@ class CliTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(Path(model))) << r;
   }
 
-  fs::path root_, dir_;
+  testing_util::TempDir tmp_{"reco-cli-test"};
+  fs::path root_, dir_;  // root_ holds the captured output, dir_ the work
 };
 
 // Sanitizer builds: a report on stderr is a failure even when the exit code

@@ -4,12 +4,9 @@
 // every event that got a 2xx is there exactly once, nothing is duplicated, and
 // nothing appears that no client sent. Repeated over many rounds on the same
 // log directory, so each restart also recovers the torn tail of the last kill.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -23,14 +20,13 @@
 #include <vector>
 
 #include "../serve/test_http_client.h"
-#include "../store/store_test_util.h"
+#include "../testing/serve_process.h"
+#include "../testing/temp_dir.h"
 #include "reco/event_log.h"
 
 #ifndef RECO_BINARY
 #error "RECO_BINARY must name the reco executable"
 #endif
-
-extern char** environ;
 
 namespace reco {
 namespace {
@@ -42,43 +38,13 @@ constexpr std::string_view kKey = "crash-test-key-0123456789";
 constexpr int kRounds = 20;
 constexpr int kClients = 3;
 
-class ServerProcess {
- public:
-  // Starts `reco serve` and waits until its port file appears.
-  ServerProcess(const fs::path& dir, const fs::path& log_dir) {
-    const fs::path port_file = dir / "port";
-    fs::remove(port_file);
-    const std::string keys = (dir / "keys").string();
-    std::vector<std::string> args = {RECO_BINARY,        "serve",
-                                     "--store",          "memory://",
-                                     "--events",         log_dir.string(),
-                                     "--api-keys-file",  keys,
-                                     "--port",           "0",
-                                     "--port-file",      port_file.string(),
-                                     "--threads",        "2",
-                                     "--ingest-threads", "4"};
-    auto pid = testing_util::SpawnProcess(args, (dir / "server.log").string());
-    if (!pid.ok()) return;
-    pid_ = *pid;
-    port_ = testing_util::WaitForPortFile(&pid_, port_file.string());
-  }
-  ~ServerProcess() { Kill(); }
-
-  uint16_t port() const { return port_; }
-  bool running() const { return pid_ > 0 && port_ != 0; }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
+// Starts `reco serve` on the log and returns once it listens.
+Result<testing_util::ServeProcess> StartServer(const fs::path& dir, const fs::path& log_dir) {
+  return testing_util::ServeProcess::Start(
+      {RECO_BINARY, "serve", "--store", "memory://", "--events", log_dir.string(),
+       "--api-keys-file", (dir / "keys").string(), "--threads", "2", "--ingest-threads", "4"},
+      {.log_file = (dir / "server.log").string(), .port_file = (dir / "port").string()});
+}
 
 std::string PostEvents(const std::vector<std::string>& users) {
   std::string body = "{\"events\":[";
@@ -130,10 +96,8 @@ void RunClient(uint16_t port, int round, int client, uint32_t seed, Ledger* ledg
 }
 
 TEST(IngestCrashTest, AcknowledgedEventsSurviveKill9) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("reco_ingest_crash_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  testing_util::TempDir tmp("reco-ingest-crash");
+  const fs::path dir(tmp.path());
   const fs::path log_dir = dir / "events";
   std::ofstream(dir / "keys") << "# test key\n" << kKey << "\n";
 
@@ -143,17 +107,17 @@ TEST(IngestCrashTest, AcknowledgedEventsSurviveKill9) {
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     {
-      ServerProcess server(dir, log_dir);
-      ASSERT_TRUE(server.running()) << "reco serve did not start; see " << dir / "server.log";
+      auto server = StartServer(dir, log_dir);
+      ASSERT_TRUE(server.ok()) << server.status().ToString();
       std::vector<std::thread> clients;
       for (int c = 0; c < kClients; ++c) {
-        clients.emplace_back(RunClient, server.port(), round, c, static_cast<uint32_t>(rng()),
+        clients.emplace_back(RunClient, server->port(), round, c, static_cast<uint32_t>(rng()),
                              &ledger);
       }
       // A random moment in the stream: the kill lands before, during or after
       // a group commit's write and fdatasync.
       std::this_thread::sleep_for(std::chrono::milliseconds(10 + rng() % 190));
-      server.Kill();
+      (void)server->Kill();
       for (auto& t : clients) t.join();
     }
 
@@ -184,7 +148,11 @@ TEST(IngestCrashTest, AcknowledgedEventsSurviveKill9) {
   EXPECT_GT(ledger.acked.size(), static_cast<size_t>(kRounds));
   std::printf("%d rounds: %zu events sent, %zu acknowledged, %zu in the log\n", kRounds,
               ledger.sent.size(), ledger.acked.size(), previously_logged);
-  if (!HasFailure()) fs::remove_all(dir);
+  if (HasFailure()) {  // the directory goes with tmp: show what the server said
+    const std::string log = testing_util::ReadFileOrEmpty((dir / "server.log").string());
+    std::printf("end of server.log:\n%s\n",
+                log.substr(log.size() - std::min<size_t>(log.size(), 4000)).c_str());
+  }
 }
 
 }  // namespace

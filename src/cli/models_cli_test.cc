@@ -5,9 +5,9 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "cli_test_util.h"
+#include "../testing/process.h"
+#include "../testing/temp_dir.h"
 #include "reco/event_log.h"
 #include "reco/model_registry.h"
 #include "reco/rec_store.h"
@@ -32,8 +33,10 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using cli_testing::Outcome;
-using cli_testing::ReadFile;
+using Outcome = testing_util::CapturedRun;
+using testing_util::ReadFileOrEmpty;
+
+constexpr auto kRunLimit = std::chrono::seconds(120);
 
 #define EXPECT_SUCCEEDS(outcome)                            \
   do {                                                      \
@@ -61,20 +64,17 @@ constexpr char kBaseCsv[] =
 class ModelsCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "reco_models_cli.XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    root_ = tmpl;
+    root_ = tmp_.path();
     dir_ = root_ / "work";
     fs::create_directory(dir_);
     std::ofstream(dir_ / "base.csv") << kBaseCsv;
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
 
   Outcome Run(const std::vector<std::string>& args) {
-    return cli_testing::RunBinary(RECO_BINARY, args, dir_, root_ / "stdout", root_ / "stderr");
+    std::vector<std::string> argv = {RECO_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    // The bound turns a hang into a failure the test reports.
+    return testing_util::RunAndCapture(argv, dir_.string(), root_.string(), kRunLimit);
   }
 
   // The events of the tiny write-ahead log, seq 1..4.
@@ -134,7 +134,8 @@ class ModelsCliTest : public ::testing::Test {
     return "(none)";
   }
 
-  fs::path root_, dir_;
+  testing_util::TempDir tmp_{"reco-models-cli"};
+  fs::path root_, dir_;  // root_ holds the captured output, dir_ the work
 };
 
 TEST_F(ModelsCliTest, RetrainMergesEventsRegistersAndActivates) {
@@ -205,7 +206,7 @@ TEST_F(ModelsCliTest, CorruptModelIsRefusedAndRollbackWorks) {
 
   // Damage one byte of v3's factors: activation refused, v2 keeps serving.
   const fs::path model = dir_ / "reg" / "versions" / "v3" / "model.rcfm";
-  std::string bytes = ReadFile(model);
+  std::string bytes = ReadFileOrEmpty(model);
   ASSERT_GT(bytes.size(), 120u);
   bytes[110] = static_cast<char>(bytes[110] ^ 0x40);
   std::ofstream(model, std::ios::binary | std::ios::trunc) << bytes;

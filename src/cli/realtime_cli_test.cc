@@ -7,8 +7,6 @@
 //   - activating a good model under concurrent reads fails no request.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,7 +19,9 @@
 #include <vector>
 
 #include "../serve/test_http_client.h"
-#include "../store/store_test_util.h"
+#include "../testing/process.h"
+#include "../testing/serve_process.h"
+#include "../testing/temp_dir.h"
 
 #ifndef RECO_BINARY
 #error "RECO_BINARY must name the reco executable"
@@ -33,8 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 using serve::testing::HttpResponse;
 using serve::testing::TestClient;
-using testing_util::RunProcess;
-using testing_util::SpawnProcess;
 using testing_util::TempDir;
 
 constexpr const char* kKey = "realtime-test-key-0123456789";
@@ -71,42 +69,20 @@ Status Retrain(const fs::path& dir, const std::string& version, bool activate,
                                    "--threads",  "1"};
   args.insert(args.end(), model_flags.begin(), model_flags.end());
   if (!activate) args.push_back("--no-activate");
-  return RunProcess(args, (dir / ("retrain-" + version + ".log")).string(),
-                    std::chrono::seconds(120));
+  return testing_util::RunProcessToSuccess(
+      args, {.stdout_file = (dir / ("retrain-" + version + ".log")).string()},
+      std::chrono::seconds(120));
 }
 
-class Server {
- public:
-  explicit Server(const fs::path& dir) : dir_(dir) {
-    std::ofstream(dir / "keys") << "# test key\n" << kKey << "\n";
-    const fs::path port_file = dir / "port";
-    auto pid = SpawnProcess(
-        {RECO_BINARY, "serve", "--store", "lmdb://" + (dir / "store").string(), "--registry",
-         (dir / "models").string(), "--events", (dir / "events").string(), "--api-keys-file",
-         (dir / "keys").string(), "--port", "0", "--port-file", port_file.string(), "--threads",
-         "2", "--refresh-ms", "20"},
-        (dir / "server.log").string());
-    if (!pid.ok()) return;
-    pid_ = *pid;
-    port_ = testing_util::WaitForPortFile(&pid_, port_file.string());
-  }
-  ~Server() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status;
-    waitpid(pid_, &status, 0);
-  }
-  uint16_t port() const { return port_; }
-  std::string log() const {
-    std::ifstream in(dir_ / "server.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
+// `reco serve` on the directory's store, registry and event log.
+Result<testing_util::ServeProcess> StartServer(const fs::path& dir) {
+  std::ofstream(dir / "keys") << "# test key\n" << kKey << "\n";
+  return testing_util::ServeProcess::Start(
+      {RECO_BINARY, "serve", "--store", "lmdb://" + (dir / "store").string(), "--registry",
+       (dir / "models").string(), "--events", (dir / "events").string(), "--api-keys-file",
+       (dir / "keys").string(), "--threads", "2", "--refresh-ms", "20"},
+      {.log_file = (dir / "server.log").string(), .port_file = (dir / "port").string()});
+}
 
 std::string Post(const std::string& target, const std::string& body) {
   return "POST " + target + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + kKey +
@@ -135,9 +111,9 @@ class RealtimeCliTest : public ::testing::Test {
 };
 
 TEST_F(RealtimeCliTest, NewUserEventsGiveAPersonalisedListWithoutTheRatedItems) {
-  Server server(dir_);
-  ASSERT_NE(server.port(), 0) << server.log();
-  TestClient client(server.port());
+  auto server = StartServer(dir_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  TestClient client(server->port());
   ASSERT_TRUE(client.connected());
 
   auto before = client.Get("/v1/users/newcomer/recommendations?k=5");
@@ -165,7 +141,7 @@ TEST_F(RealtimeCliTest, NewUserEventsGiveAPersonalisedListWithoutTheRatedItems) 
     if (fresh.at("source") == "model") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_EQ(fresh.at("source"), "model") << fresh.dump() << "\n" << server.log();
+  ASSERT_EQ(fresh.at("source"), "model") << fresh.dump() << "\n" << server->log();
   EXPECT_EQ(fresh.at("model_version"), "v1");
   const std::vector<std::string> personal = ItemIds(fresh);
   ASSERT_FALSE(personal.empty());
@@ -197,9 +173,9 @@ TEST_F(RealtimeCliTest, CorruptModelIsRefusedAndAGoodOneActivatesUnderLoad) {
     f.seekp(size / 2);
     f.write(&c, 1);
   }
-  Server server(dir_);
-  ASSERT_NE(server.port(), 0) << server.log();
-  TestClient admin(server.port());
+  auto server = StartServer(dir_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  TestClient admin(server->port());
   ASSERT_TRUE(admin.connected());
 
   ASSERT_TRUE(admin.Send(Post("/v1/admin/models/v3-corrupt/activate", "")));
@@ -235,7 +211,7 @@ TEST_F(RealtimeCliTest, CorruptModelIsRefusedAndAGoodOneActivatesUnderLoad) {
   std::vector<std::thread> readers;
   for (int t = 0; t < 4; ++t) {
     readers.emplace_back([&, t] {
-      TestClient c(server.port());
+      TestClient c(server->port());
       if (!c.connected()) {
         ++failures;
         return;
@@ -270,7 +246,7 @@ TEST_F(RealtimeCliTest, CorruptModelIsRefusedAndAGoodOneActivatesUnderLoad) {
   }
   stop = true;
   for (auto& r : readers) r.join();
-  EXPECT_EQ(failures.load(), 0) << server.log();
+  EXPECT_EQ(failures.load(), 0) << server->log();
   EXPECT_GE(saw_v2.load(), 200);
   auto after = admin.Get("/v1/users/u0/recommendations");
   ASSERT_TRUE(after.has_value());
@@ -297,9 +273,9 @@ TEST_P(RealtimeFamilyTest, NewUserEventsGiveAPersonalListWithoutThePostedItems) 
   fs::create_directories(dir / "events");
   const Status st = Retrain(dir, "v1", /*activate=*/true, c.flags);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  Server server(dir);
-  ASSERT_NE(server.port(), 0) << server.log();
-  TestClient client(server.port());
+  auto server = StartServer(dir);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  TestClient client(server->port());
   ASSERT_TRUE(client.connected());
 
   std::string events;
@@ -318,7 +294,7 @@ TEST_P(RealtimeFamilyTest, NewUserEventsGiveAPersonalListWithoutThePostedItems) 
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->status, 200) << r->body;
   const auto fresh = nlohmann::json::parse(r->body);
-  ASSERT_EQ(fresh.at("source"), "model") << fresh.dump() << "\n" << server.log();
+  ASSERT_EQ(fresh.at("source"), "model") << fresh.dump() << "\n" << server->log();
   const std::vector<std::string> personal = ItemIds(fresh);
   ASSERT_FALSE(personal.empty()) << fresh.dump();
   for (const char* rated : {"a1", "a2", "a3"}) {

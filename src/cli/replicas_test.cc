@@ -3,20 +3,19 @@
 // Cluster) give byte-identical answers, and both follow a version switch
 // made by `reco store activate` within their refresh interval.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../serve/test_http_client.h"
 #include "../store/store_test_util.h"
+#include "../testing/process.h"
+#include "../testing/serve_process.h"
+#include "../testing/temp_dir.h"
 
 #ifndef RECO_BINARY
 #error "RECO_BINARY must name the reco executable"
@@ -26,17 +25,9 @@ namespace reco {
 namespace {
 
 using serve::testing::TestClient;
-using testing_util::RunProcess;
 using testing_util::TempDir;
 
 constexpr auto kCommandLimit = std::chrono::seconds(120);
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Polls `ok` until it holds; the bound only guards against a hung test.
 template <typename Pred>
@@ -49,59 +40,13 @@ bool Eventually(Pred ok) {
   return false;
 }
 
-// One `reco serve --port 0` process; its port is read from the
-// "listening on http://HOST:PORT" log line.
-class Replica {
- public:
-  ~Replica() { (void)Stop(); }
-
-  Status Start(const std::string& store_uri, const std::string& log) {
-    log_ = log;
-    RECO_ASSIGN_OR_RETURN(
-        pid_, testing_util::SpawnProcess({RECO_BINARY, "serve", "--store", store_uri, "--port", "0",
-                                          "--threads", "1", "--refresh-ms", "100"},
-                                         log));
-    const std::string marker = "listening on http://127.0.0.1:";
-    bool found = Eventually([&] {
-      int wstatus = 0;
-      if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
-        pid_ = -1;
-        return true;  // exited: reported below
-      }
-      std::string text = ReadFile(log_);
-      size_t at = text.find(marker);
-      if (at == std::string::npos) return false;
-      port_ = std::atoi(text.c_str() + at + marker.size());
-      return port_ > 0;
-    });
-    if (!found || pid_ < 0) {
-      return Status::Unavailable("reco serve did not start listening: " + ReadFile(log_));
-    }
-    return Status::Ok();
-  }
-
-  // SIGTERM (a graceful drain), then the exit code; -1 if it had to be killed.
-  int Stop() {
-    if (pid_ < 0) return -1;
-    kill(pid_, SIGTERM);
-    int wstatus = 0;
-    bool exited = Eventually([&] { return waitpid(pid_, &wstatus, WNOHANG) == pid_; });
-    if (!exited) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &wstatus, 0);
-    }
-    pid_ = -1;
-    return exited && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-  }
-
-  int port() const { return port_; }
-  std::string log() const { return ReadFile(log_); }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string log_;
-};
+// One `reco serve` replica on the shared store.
+Result<testing_util::ServeProcess> StartReplica(const std::string& store_uri,
+                                                const std::string& name, const TempDir& dir) {
+  return testing_util::ServeProcess::Start(
+      {RECO_BINARY, "serve", "--store", store_uri, "--threads", "1", "--refresh-ms", "100"},
+      {.log_file = dir.PathOf(name + ".log"), .port_file = dir.PathOf(name + ".port")});
+}
 
 // The store the replicas share, by test parameter.
 class ReplicasTest : public ::testing::TestWithParam<std::string> {
@@ -121,7 +66,8 @@ class ReplicasTest : public ::testing::TestWithParam<std::string> {
   // Runs `reco args...`; asserts success.
   void Reco(std::vector<std::string> args) {
     args.insert(args.begin(), RECO_BINARY);
-    Status st = RunProcess(args, dir_.path() + "/commands.log", kCommandLimit);
+    Status st = testing_util::RunProcessToSuccess(
+        args, {.stdout_file = dir_.PathOf("commands.log"), .append = true}, kCommandLimit);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
 
@@ -159,13 +105,12 @@ TEST_P(ReplicasTest, TwoReplicasAnswerIdenticallyAndFollowActivation) {
   Reco({"precompute", "-m", Path("m2"), "--seen", Path("train.csv"), "--store", uri_, "--version",
         "v2", "-k", "3", "--similar-k", "3", "--no-activate"});
 
-  Replica a, b;
-  Status st = a.Start(uri_, Path("replica-a.log"));
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  st = b.Start(uri_, Path("replica-b.log"));
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  ASSERT_NE(a.port(), b.port());
-  TestClient ca(a.port()), cb(b.port());
+  auto a = StartReplica(uri_, "replica-a", dir_);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = StartReplica(uri_, "replica-b", dir_);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_NE(a->port(), b->port());
+  TestClient ca(a->port()), cb(b->port());
 
   std::vector<std::string> paths = {"/v1/users/nobody/recommendations?k=2",
                                     "/v1/items/nothing/similar"};
@@ -211,8 +156,11 @@ TEST_P(ReplicasTest, TwoReplicasAnswerIdenticallyAndFollowActivation) {
   }
   EXPECT_NE(v1, v2);
 
-  EXPECT_EQ(a.Stop(), 0) << a.log();
-  EXPECT_EQ(b.Stop(), 0) << b.log();
+  // SIGTERM is a graceful drain: a clean exit.
+  for (testing_util::ServeProcess* replica : {&*a, &*b}) {
+    const testing_util::ExitStatus stopped = replica->Stop(std::chrono::seconds(60));
+    EXPECT_TRUE(stopped.success()) << stopped.ToString() << "\n" << replica->log();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ReplicasTest, ::testing::Values("redis", "redis_cluster"),

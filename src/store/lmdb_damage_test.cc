@@ -5,9 +5,9 @@
 // reports each. The damage is done to data.mdb on disk while no environment
 // is open, as a bad disk or a careless copy would.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -338,8 +338,8 @@ TEST_F(RecStoreDamageTest, VerifyReportsEveryKindOfBadKey) {
 // Random bit flips in the stored list values (every copy LMDB's
 // copy-on-write left in the file): every read and Verify, in a child
 // process, either returns the list that was written or Corruption for that
-// key, never a signal or a different list. A child that hangs is stopped by
-// an alarm, which counts as a signal. Flips elsewhere in a data page (page
+// key, never a signal or a different list. A child that hangs is killed at
+// the wait's bound, which counts as a signal. Flips elsewhere in a data page (page
 // headers, node offsets) are not covered: LMDB trusts them (docs/store.md,
 // "Damage").
 TEST_F(RecStoreDamageTest, RandomBitFlipsInListValuesAreCorruptionNeverACrash) {
@@ -404,12 +404,10 @@ TEST_F(RecStoreDamageTest, RandomBitFlipsInListValuesAreCorruptionNeverACrash) {
     const int bit = static_cast<int>(rng() % 8);
     bad[at] = static_cast<char>(bad[at] ^ (1 << bit));
     WriteAll(DataFile(), bad);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      alarm(60);
+    // In a child: a SIGBUS ends it, not the test.
+    auto child = testing_util::ForkChild([&] {
       auto store = RecommendationStore::Open(Uri());
-      if (!store.ok()) _exit(kOtherError);
+      if (!store.ok()) return kOtherError;
       RecList list;
       int corrupt = 0;
       auto check = [&](const Status& st, const std::vector<RecItem>& want) {
@@ -426,15 +424,14 @@ TEST_F(RecStoreDamageTest, RandomBitFlipsInListValuesAreCorruptionNeverACrash) {
       for (int i = 0; i < kItems; ++i)
         check((*store)->GetSimilarItems(ids[i], &list), item_list(i));
       const StoreVerifyReport report = (*store)->Verify();
-      if (corrupt > 0 && report.ok()) _exit(kVerifyMissed);
-      _exit(corrupt > 0 ? kFound : kClean);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_FALSE(WIFSIGNALED(status)) << "trial " << trial << ": bit " << bit << " of byte " << at
-                                      << ": signal " << WTERMSIG(status);
-    ASSERT_TRUE(WIFEXITED(status));
-    const int code = WEXITSTATUS(status);
+      if (corrupt > 0 && report.ok()) return kVerifyMissed;
+      return corrupt > 0 ? kFound : kClean;
+    });
+    ASSERT_TRUE(child.ok()) << child.status().ToString();
+    const testing_util::ExitStatus status = child->Wait(std::chrono::seconds(60));
+    ASSERT_TRUE(status.exited) << "trial " << trial << ": bit " << bit << " of byte " << at << ": "
+                               << status.ToString();
+    const int code = status.exit_code;
     ASSERT_TRUE(code == kClean || code == kFound)
         << "trial " << trial << ": bit " << bit << " of byte " << at << ": exit " << code;
     (code == kFound ? found : clean) += 1;

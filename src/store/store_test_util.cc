@@ -1,26 +1,19 @@
 #include "store_test_util.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace reco::testing_util {
 namespace {
@@ -59,38 +52,6 @@ bool AnswersPing(int port) {
 
 }  // namespace
 
-Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& output) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return Status::IOError("posix_spawn " + args[0] + ": " + strerror(rc));
-  return pid;
-}
-
-uint16_t WaitForPortFile(pid_t* pid, const std::string& path) {
-  for (int i = 0; i < 6000; ++i) {
-    std::ifstream in(path);
-    uint16_t port = 0;
-    if (in >> port && port != 0) return port;
-    int status;
-    if (waitpid(*pid, &status, WNOHANG) == *pid) {
-      *pid = -1;
-      return 0;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return 0;
-}
-
 RefusingLoopbackPort::RefusingLoopbackPort() {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return;
@@ -113,25 +74,10 @@ MemoryBackend::MemoryBackend() {
   uri_ = "memory://test-" + std::to_string(counter.fetch_add(1));
 }
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/reco-store-test-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (mkdtemp(buf.data()) != nullptr) path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 RedisServerProcess::~RedisServerProcess() { (void)Stop(); }
 
 Status RedisServerProcess::Start() {
-  if (pid_ > 0) return Status::FailedPrecondition("redis-server already running");
+  if (process_.running()) return Status::FailedPrecondition("redis-server already running");
   if (access(kBinary, X_OK) != 0) {
     return Status::NotFound(std::string(kBinary) +
                             " is missing: install the redis-server package "
@@ -169,14 +115,12 @@ Status RedisServerProcess::StartOnPort(int port) {
     }
     args.push_back("nodes-" + port_text + ".conf");
   }
-  RECO_ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(std::move(args), "/dev/null"));
-  pid_ = pid;
+  RECO_ASSIGN_OR_RETURN(process_, SpawnProcess(args));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    int wstatus = 0;
-    if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
-      pid_ = -1;
-      return Status::IOError("redis-server on port " + port_text + " exited: " + LogTail());
+    if (auto ended = process_.Poll()) {
+      return Status::IOError("redis-server on port " + port_text + " exited (" + ended->ToString() +
+                             "): " + LogTail());
     }
     if (AnswersPing(port)) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -187,30 +131,17 @@ Status RedisServerProcess::StartOnPort(int port) {
 }
 
 Status RedisServerProcess::Stop() {
-  if (pid_ <= 0) return Status::Ok();
-  kill(pid_, SIGCONT);  // in case it is frozen
-  kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int wstatus = 0;
-  while (waitpid(pid_, &wstatus, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &wstatus, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  pid_ = -1;
+  (void)process_.Terminate(std::chrono::seconds(10));  // Terminate thaws a frozen server first
   return Status::Ok();
 }
 
 Status RedisServerProcess::Freeze() {
-  if (pid_ <= 0 || kill(pid_, SIGSTOP) != 0) return Status::FailedPrecondition("not running");
+  if (!process_.Signal(SIGSTOP)) return Status::FailedPrecondition("not running");
   return Status::Ok();
 }
 
 Status RedisServerProcess::Thaw() {
-  if (pid_ <= 0 || kill(pid_, SIGCONT) != 0) return Status::FailedPrecondition("not running");
+  if (!process_.Signal(SIGCONT)) return Status::FailedPrecondition("not running");
   return Status::Ok();
 }
 
@@ -273,29 +204,6 @@ Result<std::string> RedisServerProcess::Command(const std::vector<std::string>& 
   return out;
 }
 
-Status RunProcess(std::vector<std::string> args, const std::string& log,
-                  std::chrono::seconds limit) {
-  const std::string program = args[0];
-  RECO_ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(std::move(args), log));
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &wstatus, 0);
-      return Status::Unavailable(program + " did not finish in time");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return Status::IOError(program + " failed: " + ss.str());
-  }
-  return Status::Ok();
-}
-
 RedisClusterProcess::~RedisClusterProcess() { (void)Stop(); }
 
 Status RedisClusterProcess::Start(int masters) {
@@ -311,8 +219,8 @@ Status RedisClusterProcess::Start(int masters) {
     args.push_back("127.0.0.1:" + std::to_string(nodes_.back()->port()));
   }
   for (const char* a : {"--cluster-replicas", "0", "--cluster-yes"}) args.emplace_back(a);
-  RECO_RETURN_IF_ERROR(
-      RunProcess(args, dir_.path() + "/cluster-create.log", std::chrono::seconds(120)));
+  RECO_RETURN_IF_ERROR(RunProcessToSuccess(args, {.stdout_file = dir_.PathOf("cluster-create.log")},
+                                           std::chrono::seconds(120)));
   return WaitUntilHealthy();
 }
 

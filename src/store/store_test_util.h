@@ -1,9 +1,8 @@
-// Test helpers shared by the store tests: temporary directories, a private
-// redis-server process, and one "backend" fixture per KvStore implementation
-// so typed tests can run the same body against memory, LMDB and Redis.
+// Test helpers shared by the store tests: a private redis-server process (and
+// cluster), and one "backend" fixture per KvStore implementation so typed
+// tests can run the same body against memory, LMDB and Redis. Directories and
+// processes come from src/testing.
 #pragma once
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -11,36 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "../testing/process.h"
+#include "../testing/temp_dir.h"
 #include "reco/status.h"
 
 namespace reco::testing_util {
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Starts args[0] (a path) with stdin from /dev/null and stdout and stderr
-// appended to the file `output`.
-Result<pid_t> SpawnProcess(std::vector<std::string> args, const std::string& output);
-// Runs args to completion, output appended to `output`; IOError quoting the
-// output when it fails, Unavailable (after killing it) when it takes longer
-// than `limit`.
-Status RunProcess(std::vector<std::string> args, const std::string& output,
-                  std::chrono::seconds limit);
-// Waits up to 30 s for a server started with `--port-file path` to write its
-// port (the file is renamed into place, so once it exists it holds the whole
-// number). 0 when it did not; when the process exited meanwhile it has been
-// reaped and *pid is set to -1.
-uint16_t WaitForPortFile(pid_t* pid, const std::string& path);
 
 // A loopback port that is bound but not listening: connecting to it is
 // refused, and nobody else can take it while this object lives.
@@ -89,7 +63,7 @@ class RedisServerProcess {
 
   TempDir dir_;
   int port_ = 0;
-  pid_t pid_ = -1;
+  ChildProcess process_;
   bool cluster_ = false;
 };
 
