@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openmpi-bin libopenmpi-dev yamllint
   python3 curl wrk nginx-light time bc
+  clang libclang-rt-14-dev
 )
 
 missing=()

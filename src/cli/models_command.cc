@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,6 +14,7 @@
 #include "commands.h"
 #include "reco/model_registry.h"
 #include "reco/rec_store.h"
+#include "reco/time_format.h"
 
 namespace reco::cli {
 namespace {
@@ -45,15 +45,6 @@ Result<std::unique_ptr<RecommendationStore>> OpenStore(const ModelsFlags& f) {
   RecStoreOptions options;
   options.ns = f.ns;
   return RecommendationStore::Open(f.store_uri, options);
-}
-
-std::string FormatUtc(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
 }
 
 // The metric that summarises a model: RMSE for explicit ones, NDCG@k for
@@ -111,7 +102,7 @@ Status RunList(const ModelsFlags& f) {
     }
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    std::printf("%-1s %-26s %-19s %-8s %7s %-28s %-16s%s\n", "", "VERSION", "CREATED (UTC)", "KIND",
+    std::printf("%-1s %-26s %-24s %-8s %7s %-28s %-16s%s\n", "", "VERSION", "CREATED (UTC)", "KIND",
                 "FACTORS", "DATA", "METRIC", with_store ? " LISTS" : "");
     for (const auto& v : versions) {
       const char* marker = v.active ? "*" : "";
@@ -126,8 +117,8 @@ Status RunList(const ModelsFlags& f) {
       std::string data_text = data.value("description", "");
       const std::string hash = data.value("hash", "");
       if (!hash.empty()) data_text += " #" + hash.substr(0, 8);
-      std::printf("%-1s %-26s %-19s %-8s %7u %-28s %-16s%s\n", marker, v.version.c_str(),
-                  FormatUtc(v.created_unix_ms).c_str(), meta.value("kind", "?").c_str(),
+      std::printf("%-1s %-26s %-24s %-8s %7u %-28s %-16s%s\n", marker, v.version.c_str(),
+                  FormatUtcMillis(v.created_unix_ms).c_str(), meta.value("kind", "?").c_str(),
                   meta.value("shape", json::object()).value("factors", 0u),
                   Shorten(data_text, 28).c_str(), KeyMetric(meta).c_str(), lists.c_str());
     }

@@ -3,12 +3,12 @@
 // parsing over reco::RecommendationStore.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <ctime>
 #include <memory>
 #include <string>
 
 #include "commands.h"
 #include "reco/rec_store.h"
+#include "reco/time_format.h"
 
 namespace reco::cli {
 namespace {
@@ -37,15 +37,6 @@ Result<std::unique_ptr<RecommendationStore>> OpenStore(const StoreFlags& f) {
   return RecommendationStore::Open(f.uri, options);
 }
 
-std::string FormatUtc(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
-
 // The id of the active version, or "" when none is.
 Result<std::string> ActiveOrEmpty(RecommendationStore& store) {
   Result<std::string> active = store.RefreshActiveVersion();
@@ -59,11 +50,11 @@ Status ListVersions(const StoreFlags& f) {
   RECO_ASSIGN_OR_RETURN(auto store, OpenStore(f));
   RECO_ASSIGN_OR_RETURN(std::string active, ActiveOrEmpty(*store));
   RECO_ASSIGN_OR_RETURN(std::vector<VersionMeta> versions, store->ListVersions());
-  std::printf("%-1s %-24s %-20s %10s %10s %8s  %s\n", "", "VERSION", "CREATED", "USERS", "ITEMS",
-              "POPULAR", "DESCRIPTION");
+  std::printf("%-1s %-24s %-24s %10s %10s %8s  %s\n", "", "VERSION", "CREATED (UTC)", "USERS",
+              "ITEMS", "POPULAR", "DESCRIPTION");
   for (const VersionMeta& v : versions) {
-    std::printf("%-1s %-24s %-20s %10llu %10llu %8llu  %s\n", v.version == active ? "*" : "",
-                v.version.c_str(), FormatUtc(v.created_unix_ms).c_str(),
+    std::printf("%-1s %-24s %-24s %10llu %10llu %8llu  %s\n", v.version == active ? "*" : "",
+                v.version.c_str(), FormatUtcMillis(v.created_unix_ms).c_str(),
                 static_cast<unsigned long long>(v.user_lists),
                 static_cast<unsigned long long>(v.item_lists),
                 static_cast<unsigned long long>(v.popular_items), v.description.c_str());

@@ -14,8 +14,10 @@
 #include <memory>
 #include <optional>
 
+#include "reco/errno_text.h"
 #include "reco/file_util.h"
 #include "reco/ids.h"
+#include "reco/text.h"
 
 namespace reco {
 namespace {
@@ -54,12 +56,6 @@ std::string Quote(std::string_view s) {
 }
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 void SplitFields(std::string_view line, std::string_view delim,
                  std::vector<std::string_view>* fields) {
@@ -148,14 +144,14 @@ Result<uint64_t> CountLines(std::FILE* file, const std::string& path) {
     if (got > 0) last = buf[got - 1];
     if (got < buf.size()) {
       if (std::ferror(file)) {
-        return Status::IOError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+        return Status::IOError(fmt::format("{}: read failed: {}", path, ErrnoText(errno)));
       }
       break;
     }
   }
   if (last != '\n') ++lines;
   if (std::fseek(file, 0, SEEK_SET) != 0) {
-    return Status::IOError(fmt::format("{}: cannot seek: {}", path, std::strerror(errno)));
+    return Status::IOError(fmt::format("{}: cannot seek: {}", path, ErrnoText(errno)));
   }
   return lines;
 }
@@ -221,7 +217,7 @@ class LineReader {
     size_t got = std::fread(buf_.data() + end_, 1, want, file_);
     if (got < want) {
       if (std::ferror(file_)) {
-        return Status::IOError(fmt::format("{}: read failed: {}", path_, std::strerror(errno)));
+        return Status::IOError(fmt::format("{}: read failed: {}", path_, ErrnoText(errno)));
       }
       eof_ = true;
     }
@@ -627,13 +623,13 @@ Result<Dataset> LoadInteractions(const std::string& path, const LoadOptions& opt
     if (errno == ENOENT || errno == ENOTDIR) {
       return Status::NotFound(fmt::format("{}: no such file", path));
     }
-    return Status::IOError(fmt::format("{}: {}", path, std::strerror(errno)));
+    return Status::IOError(fmt::format("{}: {}", path, ErrnoText(errno)));
   }
   if (S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument(fmt::format("{}: is a directory, not a file", path));
   }
   FilePtr file(std::fopen(path.c_str(), "rb"));
-  if (!file) return Status::IOError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  if (!file) return Status::IOError(fmt::format("{}: cannot open: {}", path, ErrnoText(errno)));
   const uint64_t file_size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
 
   Dataset ds;

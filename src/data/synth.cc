@@ -15,6 +15,7 @@
 #include <numbers>
 #include <string_view>
 
+#include "reco/errno_text.h"
 #include "reco/file_util.h"
 #include "reco/parallel.h"
 #include "reco/progress.h"
@@ -492,7 +493,7 @@ class FactorsParser {
       int c = getc_unlocked(file_);
       if (c == EOF) {
         if (std::ferror(file_)) {
-          return Status::IOError(fmt::format("{}: read failed: {}", path_, std::strerror(errno)));
+          return Status::IOError(fmt::format("{}: read failed: {}", path_, ErrnoText(errno)));
         }
         if (line_.empty()) return false;
         break;
@@ -558,7 +559,7 @@ Result<PlantedModel> LoadPlantedModel(const std::string& path) {
   FilePtr file(std::fopen(path.c_str(), "rb"));
   if (!file) {
     if (errno == ENOENT) return Status::NotFound(fmt::format("{}: no such file", path));
-    return Status::IOError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    return Status::IOError(fmt::format("{}: cannot open: {}", path, ErrnoText(errno)));
   }
   FactorsParser p(path, file.get());
   RECO_ASSIGN_OR_RETURN(bool have, p.NextLine());

@@ -23,6 +23,8 @@
 
 #include <fmt/format.h>
 
+#include "reco/coding.h"
+#include "reco/errno_text.h"
 #include "reco/ids.h"
 #include "reco/interactions.h"
 #include "reco/text.h"
@@ -61,22 +63,6 @@ bool AllZero(std::string_view bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
 }
 
-static_assert(std::endian::native == std::endian::little, "the codec assumes little-endian");
-
-void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-template <typename T>
-void PutFixed(std::string* out, T v) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &v, sizeof(T));
-  out->append(bytes, sizeof(T));
-}
-template <typename T>
-T GetFixed(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
 std::string SegmentName(uint64_t base_seq) {
   return fmt::format("{}{:0{}}{}", kSegmentPrefix, base_seq, kSeqDigits, kSegmentSuffix);
 }
@@ -96,10 +82,10 @@ std::optional<uint64_t> ParseSegmentName(std::string_view name) {
 
 std::string SegmentHeader(uint64_t base_seq) {
   std::string h(kSegmentMagic, sizeof(kSegmentMagic));
-  PutFixed<uint16_t>(&h, kSegmentVersion);
-  PutFixed<uint16_t>(&h, 0);
-  PutFixed<uint64_t>(&h, base_seq);
-  PutFixed<uint64_t>(&h, XXH3_64bits(h.data(), h.size()));
+  PutFixed16(&h, kSegmentVersion);
+  PutFixed16(&h, 0);
+  PutFixed64(&h, base_seq);
+  PutFixed64(&h, XXH3_64bits(h.data(), h.size()));
   return h;
 }
 
@@ -111,14 +97,14 @@ Status CheckSegmentHeader(const std::string& path, std::string_view data, uint64
   if (std::memcmp(data.data(), kSegmentMagic, sizeof(kSegmentMagic)) != 0) {
     return Status::Corruption(fmt::format("{}: bad segment magic", path));
   }
-  if (GetFixed<uint64_t>(data.data() + 16) != XXH3_64bits(data.data(), 16)) {
+  if (DecodeFixed64(data.data() + 16) != XXH3_64bits(data.data(), 16)) {
     return Status::Corruption(fmt::format("{}: segment header checksum mismatch", path));
   }
-  uint16_t version = GetFixed<uint16_t>(data.data() + 4);
+  uint16_t version = DecodeFixed16(data.data() + 4);
   if (version != kSegmentVersion) {
     return Status::Corruption(fmt::format("{}: unsupported segment version {}", path, version));
   }
-  uint64_t stored_base = GetFixed<uint64_t>(data.data() + 8);
+  uint64_t stored_base = DecodeFixed64(data.data() + 8);
   if (stored_base != base_seq) {
     return Status::Corruption(fmt::format("{}: header says first sequence {}, file name says {}",
                                           path, stored_base, base_seq));
@@ -135,23 +121,22 @@ uint64_t RecordChecksum(const char* payload, uint32_t len, uint8_t version) {
 void EncodeRecord(uint64_t seq, const Event& e, std::string* out) {
   size_t start = out->size();
   out->append(kRecordHeaderBytes, '\0');
-  PutFixed<uint64_t>(out, seq);
-  PutFixed<int64_t>(out, e.timestamp_ms);
-  PutU8(out, e.value ? kHasValueFlag : 0);
-  if (e.value) PutFixed<float>(out, *e.value);
-  PutFixed<uint16_t>(out, static_cast<uint16_t>(e.user_id.size()));
+  PutFixed64(out, seq);
+  PutFixed64(out, static_cast<uint64_t>(e.timestamp_ms));
+  out->push_back(static_cast<char>(e.value ? kHasValueFlag : 0));
+  if (e.value) PutFloat(out, *e.value);
+  PutFixed16(out, static_cast<uint16_t>(e.user_id.size()));
   out->append(e.user_id);
-  PutFixed<uint16_t>(out, static_cast<uint16_t>(e.item_id.size()));
+  PutFixed16(out, static_cast<uint16_t>(e.item_id.size()));
   out->append(e.item_id);
-  PutU8(out, static_cast<uint8_t>(e.type.size()));
+  out->push_back(static_cast<char>(e.type.size()));  // at most kMaxEventTypeBytes
   out->append(e.type);
 
   char* rec = out->data() + start;
   uint32_t payload_len = static_cast<uint32_t>(out->size() - start - kRecordHeaderBytes);
-  std::memcpy(rec, &payload_len, 4);
+  EncodeFixed32(rec, payload_len);
   rec[4] = static_cast<char>(kRecordVersion);
-  uint64_t checksum = RecordChecksum(rec + kRecordHeaderBytes, payload_len, kRecordVersion);
-  std::memcpy(rec + 5, &checksum, 8);
+  EncodeFixed64(rec + 5, RecordChecksum(rec + kRecordHeaderBytes, payload_len, kRecordVersion));
 }
 
 // Records written before types followed the ID rules (a type was only 1..32
@@ -191,7 +176,7 @@ std::string ParseRecord(std::string_view data, size_t offset, uint64_t* seq, Eve
     return fmt::format("incomplete record header ({} of {} bytes)", left, kRecordHeaderBytes);
   }
   const char* rec = data.data() + offset;
-  uint32_t len = GetFixed<uint32_t>(rec);
+  uint32_t len = DecodeFixed32(rec);
   uint8_t version = static_cast<uint8_t>(rec[4]);
   if (version != kRecordVersion) return fmt::format("unknown record version {}", version);
   if (len < kMinPayloadBytes || len > kMaxPayloadBytes) {
@@ -200,7 +185,7 @@ std::string ParseRecord(std::string_view data, size_t offset, uint64_t* seq, Eve
   if (left - kRecordHeaderBytes < len) {
     return fmt::format("incomplete record ({} of {} bytes)", left, kRecordHeaderBytes + len);
   }
-  if (RecordChecksum(rec + kRecordHeaderBytes, len, version) != GetFixed<uint64_t>(rec + 5)) {
+  if (RecordChecksum(rec + kRecordHeaderBytes, len, version) != DecodeFixed64(rec + 5)) {
     return "checksum mismatch";
   }
 
@@ -209,22 +194,22 @@ std::string ParseRecord(std::string_view data, size_t offset, uint64_t* seq, Eve
   const char* p = rec + kRecordHeaderBytes;
   const char* end = p + len;
   auto need = [&](size_t n) { return static_cast<size_t>(end - p) >= n; };
-  *seq = GetFixed<uint64_t>(p);
-  event->timestamp_ms = GetFixed<int64_t>(p + 8);
+  *seq = DecodeFixed64(p);
+  event->timestamp_ms = static_cast<int64_t>(DecodeFixed64(p + 8));
   uint8_t flags = static_cast<uint8_t>(p[16]);
   p += 17;
   if (flags & ~kHasValueFlag) return fmt::format("unknown record flags {:#x}", flags);
   event->value.reset();
   if (flags & kHasValueFlag) {
     if (!need(4)) return "malformed payload: value";
-    float v = GetFixed<float>(p);
+    float v = DecodeFloat(p);
     if (!std::isfinite(v)) return "malformed payload: non-finite value";
     event->value = v;
     p += 4;
   }
   auto read_string = [&](size_t len_bytes, size_t max, std::string* out) {
     if (!need(len_bytes)) return false;
-    size_t n = len_bytes == 1 ? static_cast<uint8_t>(*p) : GetFixed<uint16_t>(p);
+    size_t n = len_bytes == 1 ? static_cast<uint8_t>(*p) : DecodeFixed16(p);
     p += len_bytes;
     if (n == 0 || n > max || !need(n)) return false;
     out->assign(p, n);
@@ -252,7 +237,7 @@ size_t FindNextValidRecord(std::string_view data, size_t from, uint64_t min_seq)
   for (size_t p = from; p + kRecordHeaderBytes + kMinPayloadBytes <= data.size(); ++p) {
     // Cheap filters before the checksum: version byte and a plausible length.
     if (static_cast<uint8_t>(data[p + 4]) != kRecordVersion) continue;
-    uint32_t len = GetFixed<uint32_t>(data.data() + p);
+    uint32_t len = DecodeFixed32(data.data() + p);
     if (len < kMinPayloadBytes || len > kMaxPayloadBytes) continue;
     if (ParseRecord(data, p, &seq, &event, &bytes).empty() && seq >= min_seq) return p;
   }
@@ -321,7 +306,7 @@ Result<ScanResult> ScanSegment(const std::string& path, std::string_view data, u
 }
 
 Status ErrnoStatus(const std::string& what) {
-  return Status::IOError(fmt::format("{}: {}", what, std::strerror(errno)));
+  return Status::IOError(fmt::format("{}: {}", what, ErrnoText(errno)));
 }
 
 Result<std::string> ReadWholeFile(const std::string& path, size_t limit = SIZE_MAX) {
@@ -396,8 +381,8 @@ Status CheckSegmentLinked(int fd, const std::string& path) {
   }
   struct stat named {};
   if (::stat(path.c_str(), &named) != 0) {
-    return Status::IOError(fmt::format("{}: the open segment is no longer at this path ({})", path,
-                                       std::strerror(errno)));
+    return Status::IOError(
+        fmt::format("{}: the open segment is no longer at this path ({})", path, ErrnoText(errno)));
   }
   if (named.st_ino != open_file.st_ino || named.st_dev != open_file.st_dev) {
     return Status::IOError(

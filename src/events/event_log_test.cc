@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #define XXH_INLINE_ALL
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -21,26 +20,15 @@
 #include <utility>
 #include <vector>
 
+#include "../testing/process.h"
+#include "../testing/temp_dir.h"
+
 namespace reco {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "reco_events_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_util::TempDir;
 
 Event MakeEvent(int i) {
   Event e;
@@ -546,15 +534,13 @@ TEST(EventLogTest, KilledWriterLosesNoAcknowledgedEvent) {
     SCOPED_TRACE("repetition " + std::to_string(rep));
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    auto child = testing_util::ForkChild([&]() -> int {
       // Child: append forever, reporting each acknowledged batch's last seq.
       ::close(fds[0]);
       EventLogOptions opts;
       opts.segment_size_limit = 4096;  // rotations happen during the run too
       auto log = EventLog::Open(dir.path(), opts);
-      if (!log.ok()) ::_exit(3);
+      if (!log.ok()) return 3;
       for (int n = 0;; ++n) {
         std::vector<Event> batch;
         for (int k = 0; k <= n % 3; ++k) {
@@ -562,18 +548,19 @@ TEST(EventLogTest, KilledWriterLosesNoAcknowledgedEvent) {
                                 std::to_string(n) + "-" + std::to_string(k), "view", 1.0f, n});
         }
         Result<uint64_t> r = (*log)->Append(batch);
-        if (!r.ok()) ::_exit(4);
+        if (!r.ok()) return 4;
         uint64_t seq = *r;
-        if (::write(fds[1], &seq, sizeof(seq)) != sizeof(seq)) ::_exit(5);
+        if (::write(fds[1], &seq, sizeof(seq)) != sizeof(seq)) return 5;
       }
-    }
+    });
+    ASSERT_TRUE(child.ok()) << child.status().ToString();
     ::close(fds[1]);
     std::vector<uint64_t> acks;
     uint64_t seq;
     ASSERT_EQ(::read(fds[0], &seq, sizeof(seq)), static_cast<ssize_t>(sizeof(seq)));
     acks.push_back(seq);
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 40000));
-    ::kill(pid, SIGKILL);
+    const testing_util::ExitStatus killed = child->Kill();
     // Acks already in the pipe were sent before the kill: they count.
     ssize_t n;
     while ((n = ::read(fds[0], &seq, sizeof(seq))) == static_cast<ssize_t>(sizeof(seq))) {
@@ -581,9 +568,7 @@ TEST(EventLogTest, KilledWriterLosesNoAcknowledgedEvent) {
     }
     ASSERT_EQ(n, 0);
     ::close(fds[0]);
-    int wstatus = 0;
-    ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << "child status " << wstatus;
+    ASSERT_TRUE(!killed.exited && killed.signal == SIGKILL) << "child " << killed.ToString();
 
     auto log = OpenOrDie(dir.path());
     ASSERT_NE(log, nullptr);

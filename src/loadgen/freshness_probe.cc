@@ -12,12 +12,13 @@
 #include <optional>
 #include <thread>
 
+#include "reco/errno_text.h"
 #include "reco/random.h"
 
 namespace reco::loadgen_internal {
 namespace {
 
-std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string Errno(const char* what) { return std::string(what) + ": " + ErrnoText(errno); }
 
 int MillisUntil(Clock::time_point deadline) {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());

@@ -9,6 +9,7 @@
 
 #include "reco/ascii.h"
 #include "reco/loadgen.h"
+#include "reco/text.h"
 
 namespace reco {
 namespace {
@@ -18,12 +19,6 @@ constexpr size_t kMaxUserIdBytes = 256;
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 bool IsInteger(std::string_view s) {

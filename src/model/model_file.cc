@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "model_file_internal.h"
+#include "reco/errno_text.h"
 #include "reco/model.h"
 
 namespace reco {
@@ -28,8 +29,6 @@ constexpr size_t kHeaderBytes = 80;
 constexpr uint8_t kFlagBiases = 1u << 0;
 // Far above any useful rank; bounds what a corrupted header can claim.
 constexpr uint32_t kMaxFactors = 65536;
-
-std::string ErrnoText() { return std::strerror(errno); }
 
 struct Header {
   uint32_t version;
@@ -288,7 +287,7 @@ Status WriteFileAtomically(const std::string& path,
       path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   std::FILE* file = std::fopen(tmp.c_str(), "wb");
   if (file == nullptr) {
-    return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
+    return Status::IOError("cannot create " + tmp + ": " + ErrnoText(errno));
   }
   HashingWriter w(file);
   bool ok = body(w) && w.ok();
@@ -296,17 +295,17 @@ Status WriteFileAtomically(const std::string& path,
   PutU64(checksum, w.digest());
   ok = ok && std::fwrite(checksum, 1, sizeof(checksum), file) == sizeof(checksum);
   ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  const std::string write_error = ok ? "" : ErrnoText();
+  const std::string write_error = ok ? "" : ErrnoText(errno);
   if (std::fclose(file) != 0 && ok) {
     ok = false;
   }
   if (!ok) {
     std::remove(tmp.c_str());
     return Status::IOError("cannot write " + tmp + ": " +
-                           (write_error.empty() ? ErrnoText() : write_error));
+                           (write_error.empty() ? ErrnoText(errno) : write_error));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = ErrnoText();
+    const std::string err = ErrnoText(errno);
     std::remove(tmp.c_str());
     return Status::IOError("cannot rename " + tmp + " to " + path + ": " + err);
   }
@@ -318,7 +317,7 @@ Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     if (errno == ENOENT) return Status::NotFound("model file " + path + " does not exist");
-    return Status::IOError("cannot open " + path + ": " + ErrnoText());
+    return Status::IOError("cannot open " + path + ": " + ErrnoText(errno));
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
   std::error_code ec;
@@ -328,7 +327,7 @@ Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   if (size > 0 && std::fread(bytes.data(), 1, bytes.size(), file) != bytes.size()) {
     return Status::IOError("cannot read " + path + ": " +
-                           (std::ferror(file) ? ErrnoText() : "file shrank while reading"));
+                           (std::ferror(file) ? ErrnoText(errno) : "file shrank while reading"));
   }
   return bytes;
 }

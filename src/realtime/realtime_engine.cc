@@ -37,6 +37,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "reco/errno_text.h"
 #include "reco/event_folding.h"
 #include "reco/latency_histogram.h"
 #include "reco/realtime.h"
@@ -227,7 +228,7 @@ void RequestShortSlice(std::chrono::microseconds slice) {
   attr.sched_policy = SCHED_OTHER;
   attr.sched_runtime = static_cast<uint64_t>(slice.count()) * 1000;
   if (::syscall(SYS_sched_setattr, 0, &attr, 0) != 0) {
-    spdlog::debug("real-time: sched_setattr slice {} us: {}", slice.count(), std::strerror(errno));
+    spdlog::debug("real-time: sched_setattr slice {} us: {}", slice.count(), ErrnoText(errno));
   }
 }
 

@@ -19,7 +19,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -29,6 +28,7 @@
 #include "interactions_file.h"
 #include "reco/errno_text.h"
 #include "reco/file_util.h"
+#include "reco/time_format.h"
 
 #ifndef RECO_VERSION
 #define RECO_VERSION "unknown"
@@ -53,21 +53,6 @@ constexpr char kActivationsLog[] = "activations.log";
 constexpr int kMetaFormatVersion = 1;
 // Longest activations.log line we accept: 20 digits, a blank, a 64-char id.
 constexpr size_t kMaxLogLine = 128;
-
-int64_t UnixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string IsoUtc(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     static_cast<int>(unix_ms % 1000));
-}
 
 // Floats as their shortest decimal form (0.1, not 0.10000000149011612).
 
@@ -301,7 +286,7 @@ Result<std::string> ModelRegistry::Register(const Recommender& model, const CsrM
   const std::string data_hash = options.data_hash.empty()
                                     ? TrainingDataHash(interactions, model.users(), model.items())
                                     : options.data_hash;
-  const int64_t created = UnixMsNow();
+  const int64_t created = UnixMillisNow();
 
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = impl_->tmp_dir + "/" + version + "." + std::to_string(::getpid()) + "." +
@@ -320,7 +305,7 @@ Result<std::string> ModelRegistry::Register(const Recommender& model, const CsrM
     json meta = {{"format_version", kMetaFormatVersion},
                  {"version", version},
                  {"created_unix_ms", created},
-                 {"created_utc", IsoUtc(created)},
+                 {"created_utc", FormatUtcMillis(created)},
                  {"kind", ModelKindLabel(model)},
                  {"family", ModelFamilyName(model.family())},
                  {"params", json::parse(model.config().ToJson())},
@@ -493,7 +478,7 @@ Status ModelRegistry::RecordActivation(std::string_view version) {
       spdlog::warn("{}: dropped a torn last line ({} bytes)", path, bytes.size() - keep);
     }
   }
-  const std::string line = std::to_string(UnixMsNow()) + " " + std::string(version) + "\n";
+  const std::string line = std::to_string(UnixMillisNow()) + " " + std::string(version) + "\n";
   size_t done = 0;
   while (done < line.size()) {
     const ssize_t n = ::write(fd, line.data() + done, line.size() - done);

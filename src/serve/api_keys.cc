@@ -5,6 +5,7 @@
 #include <string>
 
 #include "reco/server.h"
+#include "reco/text.h"
 
 namespace reco {
 namespace {
@@ -17,16 +18,6 @@ std::array<unsigned char, 32> Sha256(std::string_view s) {
   unsigned int n = 0;
   EVP_Digest(s.data(), s.size(), digest.data(), &n, EVP_sha256(), nullptr);
   return digest;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace

@@ -46,7 +46,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
 #include <limits>
@@ -55,11 +54,11 @@
 #include <thread>
 
 #include "metrics.h"
-#include "reco/ascii.h"
 #include "reco/ingest.h"
 #include "reco/parallel.h"
 #include "reco/server.h"
 #include "reco/text.h"
+#include "request_parser.h"
 #include "router.h"
 
 namespace reco {
@@ -72,7 +71,6 @@ using boost::system::error_code;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
-using beast_string_view = boost::beast::string_view;
 
 // Responses of pipelined requests are batched until this much is pending.
 constexpr size_t kMaxPendingOutput = 64 * 1024;
@@ -86,134 +84,6 @@ constexpr size_t kInlineParseBytes = 16 * 1024;
 constexpr size_t kMaxLingeringBytes = 1024 * 1024;
 constexpr auto kLingeringTimeout = std::chrono::milliseconds(2000);
 constexpr size_t kInitialInputBytes = 4096;
-
-// Keeps what routing needs (method, target, version, Authorization); Beast
-// still validates every header and enforces the limits. Bodies are counted
-// and dropped, except a write route's, which is kept (under its own limit).
-class RequestParser final : public http::basic_parser<true> {
- public:
-  // The strings are the connection's, reused across requests.
-  RequestParser(std::string* target, std::string* body, std::string* authorization,
-                const ServerOptions& options)
-      : target_(target),
-        body_(body),
-        authorization_(authorization),
-        max_url_bytes_(options.max_url_bytes),
-        max_header_bytes_(options.max_header_bytes),
-        max_event_body_bytes_(options.max_event_body_bytes) {}
-
-  Method method() const { return method_; }
-  int http_minor() const { return version_ % 10; }
-  bool got_request_line() const { return got_request_line_; }
-  bool uri_too_long() const { return uri_too_long_; }
-  bool header_too_large() const { return header_too_large_; }
-  bool bad_transfer_coding() const { return bad_transfer_coding_; }
-  int authorization_headers() const { return authorization_headers_; }
-  Route body_route() const { return body_route_; }
-  // "Expect: 100-continue" and no interim answer sent yet.
-  bool wants_continue() const { return expect_continue_ && !continue_sent_; }
-  void set_continue_sent() { continue_sent_ = true; }
-
- private:
-  void on_request_impl(http::verb verb, beast_string_view method, beast_string_view target,
-                       int version, error_code& ec) override {
-    if (target.size() > max_url_bytes_) {
-      uri_too_long_ = true;
-      ec = http::error::bad_target;
-      return;
-    }
-    got_request_line_ = true;
-    header_bytes_ = method.size() + target.size() + 11;  // "M T HTTP/1.1\r\n"
-    target_->assign(target.data(), target.size());
-    method_ = verb == http::verb::get    ? Method::kGet
-              : verb == http::verb::head ? Method::kHead
-              : verb == http::verb::post ? Method::kPost
-                                         : Method::kOther;
-    version_ = version;
-    authorization_->clear();
-    body_->clear();
-    const std::string_view t(target.data(), target.size());
-    if (method_ == Method::kPost && IsWriteTarget(t)) {
-      keep_body_ = true;
-      if (IsEventsTarget(t)) {
-        body_route_ = Route::kEvents;
-        // Set here because Beast checks Content-Length against the limit
-        // before the header callback.
-        body_limit(max_event_body_bytes_);
-      } else {
-        body_route_ = Route::kAdminActivate;
-      }
-    }
-  }
-  void on_response_impl(int, beast_string_view, int, error_code&) override {}
-  // Beast applies header_limit to the bytes of one put() call, and it consumes
-  // complete lines as they arrive, so a header fed in small pieces would slip
-  // past it: the total is counted here.
-  void on_field_impl(http::field field, beast_string_view name, beast_string_view value,
-                     error_code& ec) override {
-    header_bytes_ += name.size() + value.size() + 4;  // ": " and CRLF
-    if (header_bytes_ > max_header_bytes_) {
-      header_too_large_ = true;
-      ec = http::error::header_limit;
-      return;
-    }
-    if (field == http::field::authorization) {
-      ++authorization_headers_;
-      authorization_->assign(value.data(), value.size());
-    } else if (field == http::field::expect) {
-      expect_continue_ =
-          EqualsIgnoreCase(std::string_view(value.data(), value.size()), "100-continue");
-    } else if (field == http::field::transfer_encoding) {
-      // Beast frames a body as chunked only when "chunked" is the final coding
-      // and otherwise ignores the field, so "Transfer-Encoding: gzip" (or
-      // "chunked, gzip") would leave the body to be parsed as the next request:
-      // a proxy that honours the field sees one request, we would see two
-      // (request smuggling). RFC 9112 sections 6.1 and 6.3: a request with a
-      // coding we do not implement, or with any coding in HTTP/1.0, has no
-      // reliable framing, so it gets 400 and the connection closes. chunked is
-      // the only coding a server must implement and the only one we accept.
-      const std::string_view coding = Trim(std::string_view(value.data(), value.size()));
-      if (!EqualsIgnoreCase(coding, "chunked") || http_minor() == 0) {
-        bad_transfer_coding_ = true;
-        ec = http::error::bad_transfer_encoding;
-      }
-    }
-  }
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    // Within the body limit, checked by Beast before this call.
-    if (keep_body_ && length) body_->reserve(static_cast<size_t>(*length));
-  }
-  size_t on_body_impl(beast_string_view body, error_code&) override {
-    if (keep_body_) body_->append(body.data(), body.size());
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast_string_view, error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, beast_string_view body, error_code&) override {
-    if (keep_body_) body_->append(body.data(), body.size());
-    return body.size();
-  }
-  void on_finish_impl(error_code&) override {}
-
-  std::string* target_;
-  std::string* body_;
-  std::string* authorization_;
-  uint32_t max_url_bytes_;
-  uint32_t max_header_bytes_;
-  uint32_t max_event_body_bytes_;
-  size_t header_bytes_ = 0;
-  int authorization_headers_ = 0;
-  bool keep_body_ = false;
-  bool expect_continue_ = false;
-  bool continue_sent_ = false;
-  Route body_route_ = Route::kOther;
-  Method method_ = Method::kOther;
-  int version_ = 11;
-  bool got_request_line_ = false;
-  bool uri_too_long_ = false;
-  bool header_too_large_ = false;
-  bool bad_transfer_coding_ = false;
-};
 
 class Connection;
 
@@ -590,36 +460,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void RejectRequest(error_code ec) {
-    int status = 400;
-    std::string_view message = "malformed HTTP request";
-    if (parser_->uri_too_long()) {
-      status = 414;
-      message = "request target is too long";
-    } else if (ec == http::error::header_limit && !parser_->header_too_large() &&
-               !parser_->got_request_line()) {
-      // Beast checks the limit before parsing the request line, so tell an
-      // oversized target from oversized headers by the first line's length.
-      const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
-      const size_t eol = buffered.find('\n');
-      const size_t line = eol == std::string_view::npos ? buffered.size() : eol;
-      // "GET " + target + " HTTP/1.1\r"
-      if (line > options_.max_url_bytes + 16) {
-        status = 414;
-        message = "request target is too long";
-      } else {
-        status = 431;
-        message = "request header is too large";
-      }
-    } else if (ec == http::error::header_limit) {
-      status = 431;
-      message = "request header is too large";
-    } else if (ec == http::error::body_limit) {
-      status = 413;
-      message = "request body is too large";
-    } else if (parser_->bad_transfer_coding()) {
-      message = "Transfer-Encoding must be exactly chunked (HTTP/1.1 only)";
-    }
-    EventLoop::router().Reject(status, message, &out_,
+    const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
+    const Rejection r = RejectionFor(*parser_, ec, buffered, options_.max_url_bytes);
+    EventLoop::router().Reject(r.status, r.message, &out_,
                                parser_->got_request_line() ? parser_->body_route() : Route::kOther);
     AbandonInput();
   }
@@ -838,6 +681,14 @@ struct HttpServer::Impl {
     // The loop only stops once every write job has been answered; what is
     // left is a SIGHUP reload, which must finish before the admin goes away.
     if (ingest_pool) ingest_pool->join();
+    // An accept that completed as the drain finished posted its Adopt to a
+    // loop whose run() had already returned; run what is left so that Adopt
+    // sees the drain and closes the socket now, not when the server is
+    // destroyed (the client would otherwise wait on an open connection).
+    if (loop) {
+      loop->context().restart();
+      loop->context().poll();
+    }
   }
 
   // SIGHUP: ModelAdmin::Reload on the ingest pool (it loads a model), logged;

@@ -7,6 +7,7 @@
 #include "reco/ascii.h"
 #include "reco/event_log.h"
 #include "reco/ingest.h"
+#include "reco/time_format.h"
 #include "text_util.h"
 
 namespace reco::serve {
@@ -444,11 +445,7 @@ std::string_view Router::DateHeader() {
   const std::time_t now = std::time(nullptr);
   if (now != date_second_ || date_.empty()) {
     date_second_ = now;
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[64];
-    const size_t n = std::strftime(buf, sizeof(buf), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-    date_.assign(buf, n);
+    date_ = "Date: " + FormatHttpDate(static_cast<int64_t>(now)) + "\r\n";
   }
   return date_;
 }

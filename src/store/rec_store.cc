@@ -17,13 +17,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "reco/rec_store.h"
 #include "reco/text.h"
+#include "reco/time_format.h"
 
 namespace reco {
 namespace {
@@ -31,12 +31,6 @@ namespace {
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -112,17 +106,7 @@ Status ValidateVersionId(std::string_view version) {
   return Status::Ok();
 }
 
-std::string NewVersionId() {
-  int64_t ms = UnixMs();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string NewVersionId() { return FormatCompactUtcMillis(UnixMillisNow()); }
 
 // ---- VersionWriter ----------------------------------------------------------
 
@@ -193,7 +177,7 @@ Result<VersionMeta> VersionWriter::Commit() {
   }
   if (failed_) return Status::FailedPrecondition("version " + version() + ": earlier write failed");
   RECO_RETURN_IF_ERROR(Flush());
-  meta_.created_unix_ms = UnixMs();
+  meta_.created_unix_ms = UnixMillisNow();
   Status st = kv_->Put(options_->ns + "/meta/" + meta_.version, EncodeMeta(meta_));
   if (!st.ok()) {
     failed_ = true;

@@ -518,7 +518,11 @@ Status RedisClusterStore::Write(const WriteBatch& batch) {
       by_node[node].push_back(&g);
     }
     RedisConnectionPool* failed = nullptr;
-    for (auto& [node, node_groups] : by_node) {
+    for (auto& entry : by_node) {
+      // Named, not a structured binding: lambdas capture it (clang 14 cannot
+      // capture bindings, and the fuzz/sanitizer builds use clang).
+      RedisConnectionPool* node = entry.first;
+      const auto& node_groups = entry.second;
       size_t n = 0;
       for (const SlotGroup* g : node_groups) n += g->ops.size() + 2 + (g->ask_node ? 1 : 0);
       std::vector<ReplyPtr> replies(n);
