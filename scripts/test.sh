@@ -24,7 +24,7 @@ cmake --build build/ci -j "$JOBS"
 ctest --test-dir build/ci --output-on-failure -j "$JOBS"
 
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" \
-  -DRECO_WERROR=ON -DRECO_SANITIZE=ON -DRECO_BUILD_BENCH=OFF >/dev/null
+  -DRECO_WERROR=ON -DRECO_SANITIZE=ON -DRECO_BUILD_BENCH=OFF -DRECO_BUILD_SLOW_TESTS=OFF >/dev/null
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$JOBS" -LE slow
