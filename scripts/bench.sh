@@ -14,6 +14,9 @@
 #          bench/serve_bench.sh     -> bench/results/serve.json
 #   redis-threads  (not in the default set) reco serve on Redis only, with
 #          --threads 2, 4, 8, 16    -> bench/results/serve_redis_threads_N.json
+#   families  (not in the default set) every model family's fit and precompute
+#          time, and reco tune's, on ml-100k and 1M synthetic interactions:
+#          bench/families_bench.sh  -> bench/results/families.json
 #
 # Timings only mean something on an idle machine. Before each benchmark the
 # script waits (polling every minute, at most --max-wait-min minutes) until
@@ -46,8 +49,8 @@ done
 log() { echo "bench.sh: $*" >&2; }
 for suite in ${ONLY//,/ }; do
   case "$suite" in
-    train|topk|serve|redis-threads) ;;
-    *) echo "bench.sh: --only: unknown benchmark '$suite' (train, topk, serve, redis-threads)" >&2; exit 1 ;;
+    train|topk|serve|redis-threads|families) ;;
+    *) echo "bench.sh: --only: unknown benchmark '$suite' (train, topk, serve, redis-threads, families)" >&2; exit 1 ;;
   esac
 done
 
@@ -234,7 +237,7 @@ cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECO_BUIL
 TARGETS=()
 wants train && TARGETS+=(train_bench)
 wants topk && TARGETS+=(topk_bench)
-{ wants serve || wants redis-threads; } && TARGETS+=(reco)
+{ wants serve || wants redis-threads || wants families; } && TARGETS+=(reco)
 cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
 
 cd "$REPO"
@@ -280,4 +283,11 @@ if wants redis-threads; then
       --lmdb-store "lmdb://$DATA/store" --duration 10s --load-targets reco_redis \
       --serve-threads "$threads" --out "$RESULTS/serve_redis_threads_$threads.json"
   done
+fi
+if wants families; then
+  wait_for_quiet
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  bash "$REPO/bench/families_bench.sh" "$BUILD_DIR/src/cli/reco" "$RESULTS/families.json"
+  annotate "$RESULTS/families.json" "$load_before" "scripts/bench.sh ${ARGS[*]}"
+  log "wrote $RESULTS/families.json"
 fi

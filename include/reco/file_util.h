@@ -49,6 +49,13 @@ bool IsTemporaryFileName(std::string_view file_name);
 // model file): Append() as often as needed, then Commit(). Dropping the
 // writer without a successful Commit() removes the temporary file and leaves
 // the target untouched. Not thread-safe.
+//
+// A target that cannot be replaced by a rename is written in place instead,
+// appending: one that exists and is not a regular file or a directory (a
+// pipe, a terminal, /dev/null) and any path under /dev/ or /proc/ (so
+// `--json /dev/stdout > out.json` writes into out.json through the shell's
+// descriptor rather than renaming a file over the /dev/stdout symlink).
+// Such a write is neither atomic nor fsync'ed: the reader is a stream.
 class AtomicFileWriter {
  public:
   AtomicFileWriter() = default;
@@ -67,7 +74,10 @@ class AtomicFileWriter {
   Result<int> CommitAndKeepOpen();
 
   const std::string& path() const { return path_; }
+  // The file being written: a temporary beside path(), or path() itself for
+  // a target written in place.
   const std::string& temp_path() const { return tmp_; }
+  bool in_place() const { return in_place_; }
   uint64_t bytes_appended() const { return bytes_; }
 
  private:
@@ -78,6 +88,7 @@ class AtomicFileWriter {
   std::string path_;
   std::string tmp_;
   int fd_ = -1;
+  bool in_place_ = false;
   std::string buffer_;
   uint64_t bytes_ = 0;
   Status error_;

@@ -64,6 +64,18 @@ Result<TrainEvalRun> TrainAndEvaluate(const Dataset& train, const Dataset* test,
 Result<EvalResult> EvaluateAndRecord(Recommender* model, const Dataset& train, const Dataset& test,
                                      uint32_t k, int threads);
 
+class MpiWorld;
+
+// `reco train --distributed`, under mpirun: the fit of TrainWithProgress for
+// the ALS families, across the ranks of `world`. A collective: every rank
+// passes the same data and config and receives the whole model, and every
+// rank returns the same error when one fails (InvalidArgument for a family
+// that trains in one process only). The metadata is a single-process fit's
+// plus "distributed": ranks, threads per rank and, per iteration, the solve
+// and exchange seconds and the bytes received.
+Result<TrainingRun> TrainDistributed(const MpiWorld& world, const Dataset& train,
+                                     const ModelConfig& config, int threads);
+
 // `reco retrain`: base data + the live events of a write-ahead log -> one fit
 // -> holdout metrics -> a registry version -> its lists in the store ->
 // activation.

@@ -59,6 +59,10 @@ struct TuneOptions {
   // Refit the best configuration on all of `train` (TuneResult::model).
   // Off for callers that fit it themselves (reco pipeline --tune).
   bool refit = true;
+  // When set, trials.tsv and trials.json (WriteTuneTrials) are written into
+  // this existing directory once the search ends, also when every trial
+  // failed, so the record of a failed search is kept next to its error.
+  std::string report_dir;
   // Called after every trial with it and the best so far (may be the same).
   std::function<void(const TuneTrial& trial, const TuneTrial& best)> on_trial;
 };
@@ -74,7 +78,8 @@ struct TuneTrial {
 
 struct TuneResult {
   std::vector<TuneTrial> trials;
-  size_t best = 0;  // index into trials of the best successful one
+  size_t best = 0;        // index into trials of the best successful one
+  bool has_best = false;  // false only in the record of a search that failed
   uint64_t fit_records = 0, validation_records = 0;
   // The best configuration refitted on all of the training data (null
   // without TuneOptions::refit).
@@ -88,7 +93,8 @@ Result<TuneResult> Tune(const Dataset& train, const TuneOptions& options);
 
 // trials.tsv (one row per trial: index, family, status, metric columns,
 // seconds, the configuration as JSON) and trials.json (the same plus the
-// best index) in `dir`, written atomically. The directory must exist.
+// best index, null when no trial succeeded) in `dir`, written atomically.
+// The directory must exist. Tune calls it for TuneOptions::report_dir.
 Status WriteTuneTrials(const TuneResult& result, const TuneOptions& options,
                        const std::string& dir);
 

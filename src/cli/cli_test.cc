@@ -631,10 +631,15 @@ TEST_F(CliTest, TuneBadInputsFailCleanly) {
   // Every EASE trial over a 1-byte memory limit: the search reports each
   // trial's reason and saves nothing.
   Outcome r = Run({"tune", "--train", "train.csv", "--families", "ease", "--trials", "2",
-                   "--max-memory", "0.000001"});
+                   "--max-memory", "0.000001", "--report", "failed"});
   EXPECT_FAILS_WITH(r, "every trial failed");
   EXPECT_THAT(r.err, HasSubstr("trial 1 (ease)"));
   EXPECT_FALSE(fs::exists(Path("model.reco")));
+  // ...and keeps the record of the failed trials.
+  const std::string tsv = Read("failed/trials.tsv");
+  EXPECT_EQ(std::count(tsv.begin(), tsv.end(), '\n'), 3) << tsv;  // header + 2 trials
+  EXPECT_THAT(tsv, HasSubstr("more than the memory limit"));
+  EXPECT_THAT(Read("failed/trials.json"), HasSubstr("\"best_trial\": null"));
 }
 
 // ---------------------------------------------------------------------------
@@ -808,6 +813,14 @@ TEST_F(CliTest, EvalOnLeaveOneOut) {
   EXPECT_THAT(r.out, HasSubstr("map@1         1.000000")) << r;
   EXPECT_THAT(r.out, HasSubstr("rmse")) << r;
   EXPECT_THAT(Read("e.json"), HasSubstr("\"test\": \"test.csv\""));
+  // A stream target is written in place, after the table (the test's stdout
+  // is a regular file here, as with `> out.txt`), never renamed over.
+  r = Run({"eval", "-m", "m", "--test", "test.csv", "--k", "1", "--json", "/dev/stdout"});
+  EXPECT_SUCCEEDS(r);
+  EXPECT_THAT(r.out, HasSubstr("precision@1   1.000000")) << r;
+  EXPECT_THAT(r.out, HasSubstr("\"test\": \"test.csv\"")) << r;
+  EXPECT_LT(r.out.find("precision@1"), r.out.find("\"test\": ")) << r;
+  EXPECT_TRUE(fs::is_symlink("/dev/stdout"));
 
   // At k = 2 a list has one hit in two slots (precision 1/2), and the hit
   // is first (NDCG and MAP 1).

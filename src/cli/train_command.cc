@@ -10,8 +10,6 @@
 #include "reco/distributed.h"
 #include "reco/lifecycle.h"
 #include "reco/rec_store.h"
-#include "reco/time_format.h"
-#include "reco/training_data_hash.h"
 
 namespace reco::cli {
 namespace {
@@ -113,64 +111,17 @@ Status RunTrainDistributed(const CLI::App& cmd, const TrainFlags& f, int* rank) 
   }();
   RECO_RETURN_IF_ERROR(world->AllOk(loaded.status()));
   TrainData& d = *loaded;
-  Result<ModelConfig> parsed = ToModelConfig(cmd, f.model);
-  if (parsed.ok() && !IsFactorFamily(parsed->family)) {
-    parsed =
-        Status::InvalidArgument("--distributed trains the ALS families (als, ials); fit --family " +
-                                std::string(ModelFamilyName(parsed->family)) + " in one process");
-  }
-  RECO_RETURN_IF_ERROR(world->AllOk(parsed.status()));
-  const ModelConfig config = *parsed;
-  AlsOptions als = config.als;
-  als.threads = world->ThreadsPerRank(f.threads);
-
-  // Implicit ALS trains on t(value), as FitRecommender does.
-  CsrMatrix matrix =
-      CsrMatrix::FromInteractions(d.train.interactions, d.train.users.size(), d.train.items.size());
-  if (config.family == ModelFamily::kImplicitAls) {
-    for (float& v : matrix.values) v = config.values.Apply(v);
-  }
-  nlohmann::json iterations = nlohmann::json::array();
-  double train_seconds = 0;
-  auto on_iteration = [&](const DistributedIterationStats& st) {
-    train_seconds += st.seconds;
-    iterations.push_back({{"iteration", st.iteration},
-                          {"seconds", st.seconds},
-                          {"solve_seconds", st.solve_seconds},
-                          {"exchange_seconds", st.exchange_seconds},
-                          {"cpu_seconds", st.cpu_seconds},
-                          {"bytes_received", st.bytes_received},
-                          {"needed_bytes", st.needed_bytes}});
-    spdlog::info(
-        "iteration {}: {:.3f}s (solve {:.3f}s, allgather {:.3f}s; cpu {:.3f}s), received "
-        "{:.1f} MB (needed rows only: {:.1f} MB)",
-        st.iteration, st.seconds, st.solve_seconds, st.exchange_seconds, st.cpu_seconds,
-        st.bytes_received / 1e6, st.needed_bytes / 1e6);
-  };
-  spdlog::info("distributed training: {} ranks, {} threads each", world->size(), als.threads);
-  Result<FactorModel> model =
-      TrainAlsDistributed(*world, matrix, d.train.users, d.train.items, als, on_iteration);
-  RECO_RETURN_IF_ERROR(world->AllOk(model.status()));
+  Result<ModelConfig> config = ToModelConfig(cmd, f.model);
+  RECO_RETURN_IF_ERROR(world->AllOk(config.status()));
+  RECO_ASSIGN_OR_RETURN(TrainingRun run, TrainDistributed(*world, d.train, *config, f.threads));
 
   Status saved;
   if (world->rank() == 0) {
-    TrainingRun run;
-    run.model = MakeAlsRecommender(std::move(*model), config.values);
-    run.seconds = train_seconds;
-    nlohmann::json meta = {{"created_utc", FormatUtcMillis(UnixMillisNow())},
-                           {"train_data_hash", TrainingDataHash(d.train)},
-                           {"train_records", d.train.interactions.size()},
-                           {"params", nlohmann::json::parse(config.ToJson())},
-                           {"train_seconds", train_seconds},
-                           {"distributed",
-                            {{"ranks", world->size()},
-                             {"threads_per_rank", als.threads},
-                             {"iterations", iterations}}}};
-    run.model->set_metadata_json(meta.dump());
     saved = [&]() -> Status {
       if (d.has_test) {
-        RECO_ASSIGN_OR_RETURN(
-            EvalResult ev, EvaluateAndRecord(run.model.get(), d.train, d.test, f.k, als.threads));
+        RECO_ASSIGN_OR_RETURN(EvalResult ev,
+                              EvaluateAndRecord(run.model.get(), d.train, d.test, f.k,
+                                                world->ThreadsPerRank(f.threads)));
         PrintEval(ev, f.k);
       }
       return SaveTrained(f, run);

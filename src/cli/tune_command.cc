@@ -53,6 +53,7 @@ Status RunTune(const TuneFlags& f) {
   o.threads = f.threads;
   o.max_iterations = f.max_iterations;
   o.ease_max_memory_bytes = static_cast<uint64_t>(f.max_memory_mb * 1024 * 1024);
+  o.report_dir = f.report_dir;
   if (!f.report_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(f.report_dir, ec);
@@ -80,7 +81,6 @@ Status RunTune(const TuneFlags& f) {
   fmt::print("best: trial {} of {}, {} {:.4f} on validation: {}\n", best.index,
              result.trials.size(), metric, best.objective, best.config.ToJson());
   if (!f.report_dir.empty()) {
-    RECO_RETURN_IF_ERROR(WriteTuneTrials(result, o, f.report_dir));
     fmt::print("trials: {}/trials.tsv, {}/trials.json\n", f.report_dir, f.report_dir);
   }
   nlohmann::json meta = nlohmann::json::parse(result.model->metadata_json());
@@ -136,7 +136,8 @@ void AddTuneCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-iterations", f->max_iterations,
                   "Cap on ALS iterations in every trial (0: the drawn value)")
       ->capture_default_str();
-  cmd->add_option("--report", f->report_dir, "Directory for trials.tsv and trials.json");
+  cmd->add_option("--report", f->report_dir,
+                  "Directory for trials.tsv and trials.json (written also when every trial fails)");
   AddThreadsFlag(cmd, &f->threads);
   AddLoadFlags(cmd, &f->load);
   cmd->callback([f, exit_code] {

@@ -103,6 +103,15 @@ Result<std::string> ReadUpTo(const std::string& path, size_t limit, bool refuse_
   return bytes;
 }
 
+// True for targets AtomicFileWriter writes in place (see file_util.h).
+bool MustWriteInPlace(const std::string& path) {
+  std::error_code ec;
+  const std::string absolute = std::filesystem::absolute(path, ec).lexically_normal().string();
+  if (!ec && (absolute.starts_with("/dev/") || absolute.starts_with("/proc/"))) return true;
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 }  // namespace
 
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
@@ -161,20 +170,22 @@ void AtomicFileWriter::Abandon() {
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
-    ::unlink(tmp_.c_str());
+    if (!in_place_) ::unlink(tmp_.c_str());
   }
 }
 
 Status AtomicFileWriter::Open(const std::string& path) {
   Abandon();
   path_ = path;
-  tmp_ = TempPathFor(path);
+  in_place_ = MustWriteInPlace(path);
+  tmp_ = in_place_ ? path : TempPathFor(path);
   buffer_.clear();
   bytes_ = 0;
   error_ = Status::Ok();
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  fd_ = in_place_ ? ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)
+                  : ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    error_ = ErrnoStatus("cannot create " + tmp_, errno);
+    error_ = ErrnoStatus((in_place_ ? "cannot open " : "cannot create ") + tmp_, errno);
     return error_;
   }
   buffer_.reserve(kWriteBufferBytes);
@@ -183,6 +194,9 @@ Status AtomicFileWriter::Open(const std::string& path) {
 
 Status AtomicFileWriter::Flush() {
   if (!error_.ok()) return error_;
+  // An in-place target may be this process's own stdout (/dev/stdout):
+  // what stdio holds for it goes first, so the output keeps its order.
+  if (in_place_) std::fflush(nullptr);
   error_ = WriteAll(fd_, buffer_, tmp_);
   buffer_.clear();
   return error_;
@@ -209,6 +223,17 @@ Status AtomicFileWriter::Finish(bool keep_open, int* fd_out) {
   if (fd_ < 0 && error_.ok()) error_ = Status::FailedPrecondition("AtomicFileWriter is not open");
   Status st = error_;
   if (st.ok()) st = Flush();
+  if (in_place_) {
+    // A stream: nothing to fsync (pipes and terminals refuse it) or rename.
+    if (keep_open && st.ok()) {
+      *fd_out = fd_;
+    } else if (fd_ >= 0 && ::close(fd_) != 0 && st.ok()) {
+      st = ErrnoStatus("cannot close " + path_, errno);
+    }
+    fd_ = -1;
+    error_ = st;
+    return st;
+  }
   if (st.ok()) st = SyncFd(fd_, tmp_);
   if (st.ok() && !keep_open) {
     const int rc = ::close(fd_);

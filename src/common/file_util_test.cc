@@ -1,12 +1,17 @@
 #include "reco/file_util.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
+
+#include "../testing/temp_dir.h"
 
 namespace reco {
 namespace {
@@ -15,16 +20,6 @@ namespace fs = std::filesystem;
 
 class FileUtilTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "reco_file_util_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::permissions(dir_, fs::perms::owner_all, ec);
-    fs::remove_all(dir_, ec);
-  }
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
   std::set<std::string> Entries() const {
     std::set<std::string> names;
@@ -36,7 +31,8 @@ class FileUtilTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-file-util"};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(FileUtilTest, WriteFileAtomicallyCreatesAndReplaces) {
@@ -202,6 +198,72 @@ TEST_F(FileUtilTest, SyncDirectory) {
   const Status st = SyncDirectory(Path("file"));  // a file is not a directory
   EXPECT_EQ(st.code(), Status::Code::kIOError);
   EXPECT_NE(st.message().find("Not a directory"), std::string::npos) << st.message();
+}
+
+// Targets a rename cannot replace are written in place, appending, and are
+// never unlinked: the cases behind `--json /dev/stdout`.
+TEST_F(FileUtilTest, WritesAPipeInPlace) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0) << std::strerror(errno);
+  const std::string target = "/proc/self/fd/" + std::to_string(fds[1]);
+  ASSERT_TRUE(WriteFileAtomically(target, "streamed\n").ok());
+  ::close(fds[1]);
+  char buf[64] = {};
+  const ssize_t n = ::read(fds[0], buf, sizeof(buf));
+  ::close(fds[0]);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "streamed\n");
+}
+
+TEST_F(FileUtilTest, WritesARegularFileReachedThroughProcInPlace) {
+  // As `reco eval --json /dev/stdout >> out.json`: the shell's descriptor is
+  // a regular file; its inode must stay and what it held must stay.
+  ASSERT_TRUE(WriteFileAtomically(Path("out.json"), "before|").ok());
+  struct stat before {};
+  ASSERT_EQ(::stat(Path("out.json").c_str(), &before), 0);
+  const int fd = ::open(Path("out.json").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  AtomicFileWriter w;
+  ASSERT_TRUE(w.Open("/proc/self/fd/" + std::to_string(fd)).ok());
+  EXPECT_TRUE(w.in_place());
+  ASSERT_TRUE(w.Append("after").ok());
+  ASSERT_TRUE(w.Commit().ok());
+  ::close(fd);
+  EXPECT_EQ(Slurp(Path("out.json")), "before|after");
+  struct stat after {};
+  ASSERT_EQ(::stat(Path("out.json").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(Entries(), std::set<std::string>{"out.json"});  // no temporary beside it
+}
+
+TEST_F(FileUtilTest, AbandonedInPlaceWriteLeavesTheDeviceAlone) {
+  {
+    AtomicFileWriter w;
+    ASSERT_TRUE(w.Open("/dev/null").ok());
+    EXPECT_TRUE(w.in_place());
+    ASSERT_TRUE(w.Append("dropped").ok());
+  }  // destroyed without Commit
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_TRUE(WriteFileAtomically("/dev/null", "x").ok());
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST_F(FileUtilTest, AFifoIsWrittenInPlaceAndARegularFileIsNot) {
+  ASSERT_EQ(::mkfifo(Path("fifo").c_str(), 0600), 0) << std::strerror(errno);
+  // O_RDWR on a FIFO (Linux) opens without waiting for a writer.
+  const int reader = ::open(Path("fifo").c_str(), O_RDWR | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  ASSERT_TRUE(WriteFileAtomically(Path("fifo"), "through").ok());
+  char buf[16] = {};
+  const ssize_t n = ::read(reader, buf, sizeof(buf));
+  ::close(reader);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "through");
+  AtomicFileWriter regular;
+  ASSERT_TRUE(regular.Open(Path("plain")).ok());
+  EXPECT_FALSE(regular.in_place());
+  EXPECT_NE(regular.temp_path(), Path("plain"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "../testing/temp_dir.h"
 #include "reco/data_dir.h"
 
 namespace reco {
@@ -160,9 +161,6 @@ class FetchTest : public ::testing::Test {
     // A developer's proxy settings must not catch loopback requests.
     setenv("no_proxy", "127.0.0.1,localhost", 1);
     setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    std::string tmpl = (fs::temp_directory_path() / "reco_fetch_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
     dest_ = root_ / "data";
     zip_path_ = root_ / "ml-tiny.zip";
     WriteZip(zip_path_, {{"ml-tiny/", "", "", true},
@@ -172,7 +170,6 @@ class FetchTest : public ::testing::Test {
     zip_sha_ = Sha256OfBytes(zip_bytes_);
     server_.Route("/ml-tiny.zip", {200, zip_bytes_, ""});
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   FetchOptions HttpOptions(const std::string& path = "/ml-tiny.zip") {
     FetchOptions o;
@@ -193,7 +190,9 @@ class FetchTest : public ::testing::Test {
   }
 
   static constexpr char kRatings[] = "1\t10\t5\t881250949\n2\t10\t3\t891717742\n";
-  fs::path root_, dest_, zip_path_;
+  testing_util::TempDir scratch_{"reco-fetch-test"};
+  const fs::path root_ = scratch_.path();
+  fs::path dest_, zip_path_;
   std::string zip_bytes_, zip_sha_;
   TestHttpServer server_;
 };

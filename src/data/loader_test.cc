@@ -8,6 +8,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "../testing/temp_dir.h"
 #include "reco/data_dir.h"
 
 namespace reco {
@@ -18,15 +19,6 @@ namespace fs = std::filesystem;
 // Each test writes its files into its own fresh directory.
 class LoaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           (std::string("reco_loader_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& content) {
     std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << content;
@@ -40,7 +32,8 @@ class LoaderTest : public ::testing::Test {
     return r.ok() ? std::string() : r.status().message();
   }
 
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-loader-test"};
+  const fs::path dir_ = scratch_.path();
 };
 
 struct Rec {

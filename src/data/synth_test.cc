@@ -13,6 +13,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "../testing/temp_dir.h"
 #include "reco/loader.h"
 
 namespace reco {
@@ -22,15 +23,6 @@ namespace fs = std::filesystem;
 
 class SynthTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           (std::string("reco_synth_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
   static SynthOptions Small() {
@@ -64,7 +56,8 @@ class SynthTest : public ::testing::Test {
     return s.str();
   }
 
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-synth-test"};
+  const fs::path dir_ = scratch_.path();
 };
 
 std::vector<uint32_t> PerUserCounts(const Dataset& ds) {

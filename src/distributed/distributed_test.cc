@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "../testing/process.h"
+#include "../testing/temp_dir.h"
 #include "reco/kv_store.h"
 #include "reco/random.h"
 
@@ -146,20 +148,10 @@ std::string FormatDouble(double v) {
   return out.str();
 }
 
-std::string Quote(const std::string& s) { return "'" + s + "'"; }
+using Command = std::vector<std::string>;
 
 class MpiEndToEndTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "reco_mpi_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   // Power-law-ish random data: 90 users x 70 items, user u rates about
   // 3 + (u % 17) items, item popularity skewed towards low ids; ratings 1..5
   // (strengths 1..5 for implicit). Some users have one rating only.
@@ -181,38 +173,65 @@ class MpiEndToEndTest : public ::testing::Test {
     }
   }
 
-  // Runs a shell command in dir_, output to files; true on exit status 0.
-  bool Shell(const std::string& command, std::string* output) {
-    const std::string log = (dir_ / "cmd.log").string();
-    const std::string full = "cd " + Quote(dir_.string()) + " && RECO_PROGRESS=0 timeout 120 " +
-                             command + " >" + Quote(log) + " 2>&1";
-    const int rc = std::system(full.c_str());
-    std::ifstream in(log);
-    std::stringstream s;
-    s << in.rdbuf();
-    *output = command + "\n" + s.str();
-    return rc == 0;
+  // Runs `command` in dir_; true on exit status 0. `timeout` ends it with
+  // SIGTERM first (mpirun then stops its ranks); the wait's own bound, above
+  // it, is the backstop.
+  bool Run(const Command& command, std::string* output) {
+    Command argv = {"timeout", "120"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    const testing_util::CapturedRun run = testing_util::RunAndCapture(
+        argv, dir_.string(), capture_.path(), std::chrono::seconds(150));
+    *output = Joined(command) + "\n" + run.out + run.err;
+    return run.success();
   }
 
-  std::string Reco(const std::vector<std::string>& args) {
-    std::string cmd = Quote(RECO_BINARY);
-    for (const auto& a : args) cmd += " " + Quote(a);
-    return cmd;
+  static std::string Joined(const Command& command) {
+    std::string line;
+    for (const std::string& a : command) line += (line.empty() ? "" : " ") + a;
+    return line;
+  }
+
+  static Command Reco(const std::vector<std::string>& args) {
+    Command argv = {RECO_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
   }
 
   // mpirun as CI can run it: as root, oversubscribed, loopback only. Open
   // MPI's own allocations are still live at exit, so leak checking (ASan
   // builds) is off for the ranks; every other sanitizer check stays on.
-  std::string MpiRun(int ranks, const std::vector<std::string>& args) {
-    return "env ASAN_OPTIONS=detect_leaks=0 OMPI_MCA_rmaps_base_oversubscribe=1 mpirun "
-           "--oversubscribe --allow-run-as-root --bind-to none -np " +
-           std::to_string(ranks) +
-           " --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo "
-           "-x ASAN_OPTIONS -x RECO_PROGRESS " +
-           Reco(args);
+  static Command MpiRun(int ranks, const std::vector<std::string>& args) {
+    Command argv = {"env",
+                    "ASAN_OPTIONS=detect_leaks=0",
+                    "OMPI_MCA_rmaps_base_oversubscribe=1",
+                    "mpirun",
+                    "--oversubscribe",
+                    "--allow-run-as-root",
+                    "--bind-to",
+                    "none",
+                    "-np",
+                    std::to_string(ranks),
+                    "--mca",
+                    "btl",
+                    "self,vader,tcp",
+                    "--mca",
+                    "btl_tcp_if_include",
+                    "lo",
+                    "--mca",
+                    "oob_tcp_if_include",
+                    "lo",
+                    "-x",
+                    "ASAN_OPTIONS",
+                    "-x",
+                    "RECO_PROGRESS"};
+    const Command reco = Reco(args);
+    argv.insert(argv.end(), reco.begin(), reco.end());
+    return argv;
   }
 
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-mpi-test"};
+  testing_util::TempDir capture_{"reco-mpi-output"};  // outside dir_
+  const fs::path dir_ = scratch_.path();
 };
 
 std::vector<std::string> TrainArgs(const Mode& mode, const std::string& out) {
@@ -259,7 +278,7 @@ TEST_F(MpiEndToEndTest, TrainingEqualsSingleProcessInEveryMode) {
     SCOPED_TRACE(mode.name);
     std::string log;
     const std::string single = std::string(mode.name) + "-single.rcfm";
-    ASSERT_TRUE(Shell(Reco(TrainArgs(mode, single)), &log)) << log;
+    ASSERT_TRUE(Run(Reco(TrainArgs(mode, single)), &log)) << log;
     auto expected_model = LoadRecommender((dir_ / single).string());
     ASSERT_TRUE(expected_model.ok()) << expected_model.status().ToString();
     const FactorModel* expected = (*expected_model)->factor_model();
@@ -271,7 +290,7 @@ TEST_F(MpiEndToEndTest, TrainingEqualsSingleProcessInEveryMode) {
       const std::string out = std::string(mode.name) + "-np" + std::to_string(ranks) + ".rcfm";
       std::vector<std::string> args = TrainArgs(mode, out);
       args.push_back("--distributed");
-      ASSERT_TRUE(Shell(MpiRun(ranks, args), &log)) << log;
+      ASSERT_TRUE(Run(MpiRun(ranks, args), &log)) << log;
       auto got_model = LoadRecommender((dir_ / out).string());
       ASSERT_TRUE(got_model.ok()) << got_model.status().ToString() << "\n" << log;
       const FactorModel* got = (*got_model)->factor_model();
@@ -290,7 +309,7 @@ TEST_F(MpiEndToEndTest, TrainingEqualsSingleProcessInEveryMode) {
 TEST_F(MpiEndToEndTest, PrecomputeWritesTheSingleProcessLists) {
   WriteData("ratings.csv");
   std::string log;
-  ASSERT_TRUE(Shell(Reco(TrainArgs(kModes[0], "m.rcfm")), &log)) << log;
+  ASSERT_TRUE(Run(Reco(TrainArgs(kModes[0], "m.rcfm")), &log)) << log;
   auto loaded = LoadRecommender((dir_ / "m.rcfm").string());
   ASSERT_TRUE(loaded.ok());
   const Recommender* model = loaded->get();
@@ -302,14 +321,14 @@ TEST_F(MpiEndToEndTest, PrecomputeWritesTheSingleProcessLists) {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  ASSERT_TRUE(Shell(Reco(with({"--store", "lmdb://single", "--version", "s1"})), &log)) << log;
+  ASSERT_TRUE(Run(Reco(with({"--store", "lmdb://single", "--version", "s1"})), &log)) << log;
   auto single = RecommendationStore::Open("lmdb://" + (dir_ / "single").string());
   ASSERT_TRUE(single.ok()) << single.status().ToString();
   for (int ranks : {2, 3}) {
     SCOPED_TRACE("ranks " + std::to_string(ranks));
     const std::string uri = "lmdb://dist" + std::to_string(ranks);
     ASSERT_TRUE(
-        Shell(MpiRun(ranks, with({"--store", uri, "--version", "d1", "--distributed"})), &log))
+        Run(MpiRun(ranks, with({"--store", uri, "--version", "d1", "--distributed"})), &log))
         << log;
     auto dist = RecommendationStore::Open("lmdb://" + (dir_ / uri.substr(7)).string());
     ASSERT_TRUE(dist.ok()) << dist.status().ToString();
@@ -352,13 +371,13 @@ TEST_F(MpiEndToEndTest, BadInputFailsOnEveryRankWithOneMessage) {
   // instead of hanging in a collective.
   std::ofstream(dir_ / "bad.csv") << "user_id,item_id,rating,timestamp\nu1,i1,x,1\n";
   std::string log;
-  EXPECT_FALSE(Shell(MpiRun(2, {"train", "--train", "bad.csv", "--distributed"}), &log)) << log;
+  EXPECT_FALSE(Run(MpiRun(2, {"train", "--train", "bad.csv", "--distributed"}), &log)) << log;
   EXPECT_NE(log.find("bad.csv"), std::string::npos) << log;
   // A store no other process can see is refused.
   WriteData("ratings.csv");
-  ASSERT_TRUE(Shell(Reco(TrainArgs(kModes[0], "m.rcfm")), &log)) << log;
-  EXPECT_FALSE(Shell(
-      MpiRun(2, {"precompute", "-m", "m.rcfm", "--store", "memory://", "--distributed"}), &log))
+  ASSERT_TRUE(Run(Reco(TrainArgs(kModes[0], "m.rcfm")), &log)) << log;
+  EXPECT_FALSE(
+      Run(MpiRun(2, {"precompute", "-m", "m.rcfm", "--store", "memory://", "--distributed"}), &log))
       << log;
   EXPECT_NE(log.find("lmdb:// or redis://"), std::string::npos) << log;
 }

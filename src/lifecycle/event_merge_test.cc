@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 
+#include "../testing/temp_dir.h"
 #include "reco/event_log.h"
 #include "reco/lifecycle.h"
 #include "reco/precompute.h"
@@ -22,13 +23,6 @@ Event MakeEvent(std::string user, std::string item, std::optional<float> value, 
 
 class EventMergeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/reco_event_merge_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void Log(const std::vector<Event>& events) {
     auto log = EventLog::Open(dir_ + "/wal");
     ASSERT_TRUE(log.ok()) << log.status().ToString();
@@ -53,7 +47,8 @@ class EventMergeTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  testing_util::TempDir scratch_{"reco-event-merge-test"};
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(EventMergeTest, ImplicitStrengthsAddToTheBaseFile) {

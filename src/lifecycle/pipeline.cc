@@ -17,6 +17,7 @@
 #include "reco/progress.h"
 #include "reco/time_format.h"
 #include "reco/training_data_hash.h"
+#include "training_metadata.h"
 
 namespace reco {
 namespace {
@@ -100,14 +101,23 @@ Result<TrainingRun> TrainWithProgress(const Dataset& train, const ModelConfig& c
   }
   bar.Finish();
   run.seconds = train_seconds;
-  nlohmann::json meta = {{"created_utc", FormatUtcMillis(UnixMillisNow())},
-                         {"train_data_hash", TrainingDataHash(train)},
-                         {"train_records", train.interactions.size()},
-                         {"params", nlohmann::json::parse(config.ToJson())},
-                         {"train_seconds", train_seconds}};
-  run.model->set_metadata_json(meta.dump());
+  run.model->set_metadata_json(
+      lifecycle_internal::TrainingMetadata(train, config, train_seconds).dump());
   return run;
 }
+
+namespace lifecycle_internal {
+
+nlohmann::json TrainingMetadata(const Dataset& train, const ModelConfig& config,
+                                double train_seconds) {
+  return {{"created_utc", FormatUtcMillis(UnixMillisNow())},
+          {"train_data_hash", TrainingDataHash(train)},
+          {"train_records", train.interactions.size()},
+          {"params", nlohmann::json::parse(config.ToJson())},
+          {"train_seconds", train_seconds}};
+}
+
+}  // namespace lifecycle_internal
 
 ModelConfig DefaultModelConfig(ModelFamily family) {
   ModelConfig c;
@@ -203,6 +213,7 @@ Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
   if (options.tune) {
     TuneOptions to = *options.tune;
     to.refit = false;  // fitted below like every other model, on the same data
+    to.report_dir = options.out_dir;
     to.on_trial = [&](const TuneTrial& t, const TuneTrial& best) {
       spdlog::info("tune trial {} {}: {} (best so far {:.4f}, trial {})", t.index,
                    ModelFamilyName(t.config.family),
@@ -210,7 +221,6 @@ Result<PipelineResult> RunPipeline(const PipelineOptions& options) {
                    best.objective, best.index);
     };
     RECO_ASSIGN_OR_RETURN(TuneResult tuned, Tune(train, to));
-    RECO_RETURN_IF_ERROR(WriteTuneTrials(tuned, to, options.out_dir));
     const ModelConfig& best = tuned.trials[tuned.best].config;
     models.push_back({std::string("tuned-") + ModelFamilyName(best.family), best});
     result.tune = std::move(tuned);

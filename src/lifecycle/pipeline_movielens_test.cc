@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../testing/temp_dir.h"
 #include "reco/data_dir.h"
 #include "reco/pipeline.h"
 
@@ -25,7 +26,8 @@ TEST(PipelineMovieLensTest, MeetsBenchmarkTargetsOnMl100k) {
   o.split.train_ratio = 0.75;
   o.split.seed = 42;
   o.k = 10;
-  o.out_dir = ::testing::TempDir() + "/reco_pipeline_ml100k";
+  const testing_util::TempDir scratch("reco-pipeline-ml100k");
+  o.out_dir = scratch.path();
   auto r = RunPipeline(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->split.train_records, 74992u);
@@ -47,7 +49,6 @@ TEST(PipelineMovieLensTest, MeetsBenchmarkTargetsOnMl100k) {
   auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["models"][1]["curve"].size(), o.models[1].config.als.iterations);
   EXPECT_NEAR(j["models"][0]["eval"]["rating"]["rmse"].get<double>(), ex.rating.rmse, 1e-12);
-  std::filesystem::remove_all(o.out_dir);
 }
 
 // The item-item families with the pipeline's defaults, same protocol. Random
@@ -62,10 +63,10 @@ EvalResult RunDefault(ModelFamily family, const std::string& name) {
   o.k = 10;
   o.models = {{name, DefaultModelConfig(family)}};
   o.write_split_files = false;
-  o.out_dir = ::testing::TempDir() + "/reco_pipeline_" + name;
+  const testing_util::TempDir scratch("reco-pipeline-" + name);
+  o.out_dir = scratch.path();
   auto r = RunPipeline(o);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  std::filesystem::remove_all(o.out_dir);
   if (!r.ok() || r->runs.size() != 1) return {};
   const EvalResult& e = r->runs[0].eval;
   std::printf("%s ml-100k: P@10 %.4f R@10 %.4f nDCG@10 %.4f MAP %.4f coverage %.4f\n", name.c_str(),
@@ -100,14 +101,14 @@ TEST(PipelineMovieLensTest, SameSeedSameMetrics) {
   o.models = {{"explicit-als", DefaultModelConfig(ModelFamily::kExplicitAls)}};
   o.models[0].config.als.iterations = 3;
   o.write_split_files = false;
-  o.out_dir = ::testing::TempDir() + "/reco_pipeline_repro";
+  const testing_util::TempDir scratch("reco-pipeline-repro");
+  o.out_dir = scratch.path();
   auto a = RunPipeline(o);
   o.threads = 1;
   auto b = RunPipeline(o);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->runs[0].eval.rating.rmse, b->runs[0].eval.rating.rmse);
   EXPECT_EQ(a->runs[0].eval.ranking.ndcg_at_k, b->runs[0].eval.ranking.ndcg_at_k);
-  std::filesystem::remove_all(o.out_dir);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <numeric>
 #include <string>
 
+#include "../testing/temp_dir.h"
 #include "reco/als.h"
 #include "reco/loader.h"
 #include "reco/synth.h"
@@ -40,13 +41,8 @@ double RecallAgainst(const RankedLists& planted, const RankedLists& got) {
 
 class SynthRecoveryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("reco_synth_recovery_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-synth-recovery"};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(SynthRecoveryTest, ImplicitAlsRecoversPlantedTopTen) {

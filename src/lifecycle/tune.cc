@@ -237,7 +237,6 @@ Result<TuneResult> Tune(const Dataset& train, const TuneOptions& options) {
   // Trial configurations depend only on the seed, never on earlier results
   // or timings, so a budget cut only shortens the same sequence.
   SplitMix64 rng(options.seed ^ 0x74756e65ULL);  // "tune"
-  bool have_best = false;
   for (uint32_t i = 0; i < options.trials; ++i) {
     if (i > 0 && options.time_budget_seconds > 0 &&
         SecondsSince(start) >= options.time_budget_seconds) {
@@ -252,22 +251,31 @@ Result<TuneResult> Tune(const Dataset& train, const TuneOptions& options) {
     }
     result.trials.push_back(RunTrial(i, config, split, options));
     const TuneTrial& t = result.trials.back();
-    if (t.status.ok() && (!have_best || t.objective > result.trials[result.best].objective)) {
+    if (t.status.ok() && (!result.has_best || t.objective > result.trials[result.best].objective)) {
       result.best = result.trials.size() - 1;
-      have_best = true;
+      result.has_best = true;
     }
-    if (options.on_trial) options.on_trial(t, result.trials[have_best ? result.best : 0]);
+    if (options.on_trial) options.on_trial(t, result.trials[result.has_best ? result.best : 0]);
   }
-  if (!have_best) {
+  if (!result.has_best) {
     std::string reasons;
     for (const TuneTrial& t : result.trials) {
       reasons += fmt::format("\n  trial {} ({}): {}", t.index, ModelFamilyName(t.config.family),
                              t.status.ToString());
     }
+    if (!options.report_dir.empty()) {
+      const Status written = WriteTuneTrials(result, options, options.report_dir);
+      if (!written.ok()) reasons += "\n(the trials were not recorded: " + written.message() + ")";
+    }
     return Status::FailedPrecondition("tune: every trial failed:" + reasons);
   }
 
-  if (!options.refit) return result;
+  if (!options.refit) {
+    if (!options.report_dir.empty()) {
+      RECO_RETURN_IF_ERROR(WriteTuneTrials(result, options, options.report_dir));
+    }
+    return result;
+  }
   RECO_ASSIGN_OR_RETURN(TrainingRun refit,
                         TrainWithProgress(train, result.trials[result.best].config, options.threads,
                                           nullptr, options.k, "refit best"));
@@ -283,6 +291,9 @@ Result<TuneResult> Tune(const Dataset& train, const TuneOptions& options) {
   refit.model->set_metadata_json(meta.dump());
   result.refit_seconds = refit.seconds;
   result.model = std::move(refit.model);
+  if (!options.report_dir.empty()) {
+    RECO_RETURN_IF_ERROR(WriteTuneTrials(result, options, options.report_dir));
+  }
   return result;
 }
 
@@ -318,15 +329,17 @@ Status WriteTuneTrials(const TuneResult& result, const TuneOptions& options,
     }
     trials.push_back(std::move(j));
   }
-  nlohmann::ordered_json doc = {{"metric", metric},
-                                {"k", options.k},
-                                {"validation_ratio", options.validation_ratio},
-                                {"seed", options.seed},
-                                {"fit_records", result.fit_records},
-                                {"validation_records", result.validation_records},
-                                {"best_trial", result.trials[result.best].index},
-                                {"refit_seconds", result.refit_seconds},
-                                {"trials", std::move(trials)}};
+  nlohmann::ordered_json doc = {
+      {"metric", metric},
+      {"k", options.k},
+      {"validation_ratio", options.validation_ratio},
+      {"seed", options.seed},
+      {"fit_records", result.fit_records},
+      {"validation_records", result.validation_records},
+      {"best_trial", result.has_best ? nlohmann::ordered_json(result.trials[result.best].index)
+                                     : nlohmann::ordered_json(nullptr)},
+      {"refit_seconds", result.refit_seconds},
+      {"trials", std::move(trials)}};
   RECO_RETURN_IF_ERROR(WriteFileAtomically(dir + "/trials.tsv", tsv));
   return WriteFileAtomically(dir + "/trials.json", doc.dump(2) + "\n");
 }

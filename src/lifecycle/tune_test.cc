@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "../testing/temp_dir.h"
 #include "reco/pipeline.h"
 #include "reco/random.h"
 
@@ -141,6 +142,20 @@ TEST(TuneTest, AFailingTrialIsRecordedAndTheSearchGoesOn) {
   EXPECT_EQ(none.status().code(), Status::Code::kFailedPrecondition);
   EXPECT_THAT(none.status().message(), HasSubstr("every trial failed"));
   EXPECT_THAT(none.status().message(), HasSubstr("trial 0 (ease)"));
+
+  // A failed search still leaves its record when asked for one.
+  const testing_util::TempDir scratch("reco-tune-failed");
+  o.report_dir = scratch.path();
+  none = Tune(train, o);
+  EXPECT_EQ(none.status().code(), Status::Code::kFailedPrecondition);
+  std::ifstream json_in(scratch.PathOf("trials.json"));
+  std::stringstream text;
+  text << json_in.rdbuf();
+  const auto doc = nlohmann::json::parse(text.str());
+  EXPECT_TRUE(doc["best_trial"].is_null());
+  ASSERT_EQ(doc["trials"].size(), 4u);
+  EXPECT_THAT(doc["trials"][0]["status"].get<std::string>(), HasSubstr("memory"));
+  EXPECT_FALSE(doc["trials"][0].contains("objective"));
 }
 
 TEST(TuneTest, RefusesBadOptions) {
@@ -161,9 +176,8 @@ TEST(TuneTest, WritesEveryTrialAsTsvAndJson) {
   TuneOptions o = QuickOptions();
   Result<TuneResult> r = Tune(train, o);
   ASSERT_TRUE(r.ok());
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("reco_tune_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const testing_util::TempDir scratch("reco-tune-test");
+  const std::filesystem::path dir = scratch.path();
   ASSERT_TRUE(WriteTuneTrials(*r, o, dir.string()).ok());
   std::ifstream tsv(dir / "trials.tsv");
   std::string line;
@@ -182,7 +196,6 @@ TEST(TuneTest, WritesEveryTrialAsTsvAndJson) {
   EXPECT_EQ(doc["trials"].size(), 4u);
   EXPECT_EQ(doc["best_trial"], r->trials[r->best].index);
   EXPECT_EQ(doc["trials"][0]["config"]["family"], "ials");
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../testing/temp_dir.h"
 #include "reco/loadgen.h"
 
 namespace reco {
@@ -122,14 +123,8 @@ class UsersFileTest : public ::testing::Test {
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
-  void SetUp() override {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("reco_loadgen_users_" + std::to_string(::getpid())))
-               .string();
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  testing_util::TempDir scratch_{"reco-loadgen-users"};
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(UsersFileTest, OneIdPerLineWithBlanksAndDuplicates) {

@@ -13,16 +13,13 @@
 
 #include "family.h"
 #include "reco/als.h"
+#include "reco/coding.h"
 #include "reco/fold_in.h"
 #include "reco/parallel.h"
 #include "reco/topk.h"
 
 namespace reco {
 namespace {
-
-using model_file::GetF32;
-using model_file::GetU32;
-using model_file::ReadFloats;
 
 constexpr uint8_t kPayloadFlagBiases = 1u << 0;
 constexpr uint64_t kPayloadHeaderBytes = 12;
@@ -323,7 +320,7 @@ Result<std::unique_ptr<Recommender>> LoadAlsPayload(const ModelConfig& config, I
                               " bytes is shorter than its " + std::to_string(kPayloadHeaderBytes) +
                               "-byte header");
   }
-  const uint32_t f = GetU32(payload);
+  const uint32_t f = DecodeFixed32(payload);
   const uint8_t flags = payload[4];
   if ((flags & ~kPayloadFlagBiases) != 0) {
     return Status::Corruption("ALS payload: unknown flag bits " + std::to_string(flags));
@@ -355,8 +352,8 @@ Result<std::unique_ptr<Recommender>> LoadAlsPayload(const ModelConfig& config, I
   m.kind = config.family == ModelFamily::kExplicitAls ? ModelKind::kExplicit : ModelKind::kImplicit;
   m.params = config.als;
   m.params.threads = 0;
-  m.global_bias = biases ? GetF32(payload + 8) : 0.0f;
-  if (!biases && GetU32(payload + 8) != 0) {
+  m.global_bias = biases ? DecodeFloat(payload + 8) : 0.0f;
+  if (!biases && DecodeFixed32(payload + 8) != 0) {
     return Status::Corruption("ALS payload: global bias without biases is not zero");
   }
   m.users = std::move(users);
@@ -364,16 +361,16 @@ Result<std::unique_ptr<Recommender>> LoadAlsPayload(const ModelConfig& config, I
   const uint8_t* p = payload + kPayloadHeaderBytes;
   m.user_factors.resize(static_cast<Eigen::Index>(nu), f);
   m.item_factors.resize(static_cast<Eigen::Index>(ni), f);
-  ReadFloats(p, nu * f, m.user_factors.data());
+  DecodeFloats(p, nu * f, m.user_factors.data());
   p += nu * f * sizeof(float);
-  ReadFloats(p, ni * f, m.item_factors.data());
+  DecodeFloats(p, ni * f, m.item_factors.data());
   p += ni * f * sizeof(float);
   if (biases) {
     m.user_bias.resize(static_cast<Eigen::Index>(nu));
     m.item_bias.resize(static_cast<Eigen::Index>(ni));
-    ReadFloats(p, nu, m.user_bias.data());
+    DecodeFloats(p, nu, m.user_bias.data());
     p += nu * sizeof(float);
-    ReadFloats(p, ni, m.item_bias.data());
+    DecodeFloats(p, ni, m.item_bias.data());
   }
   auto out = std::make_unique<AlsRecommender>(std::move(m), config.values);
   return std::unique_ptr<Recommender>(std::move(out));

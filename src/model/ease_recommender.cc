@@ -35,6 +35,7 @@
 
 #include "family.h"
 #include "item_item.h"
+#include "reco/coding.h"
 #include "reco/parallel.h"
 
 extern "C" {
@@ -47,44 +48,23 @@ void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 namespace reco {
 namespace {
 
-using model_file::ReadFloats;
-
 std::string Mib(double bytes) {
   char text[64];
   std::snprintf(text, sizeof(text), "%.1f MiB", bytes / (1024.0 * 1024.0));
   return text;
 }
 
-class EaseRecommender final : public FamilyRecommender {
+class EaseRecommender final : public ItemItemRecommender {
  public:
   EaseRecommender(const ModelConfig& config, IdMap users, IdMap items, std::vector<float> weights)
-      : config_(config),
-        users_(std::move(users)),
-        items_(std::move(items)),
+      : ItemItemRecommender(config, std::move(users), std::move(items)),
         weights_(std::move(weights)) {
     config_.ease.max_memory_bytes = 0;  // a fit limit, not part of the model
   }
 
   ModelFamily family() const override { return ModelFamily::kEase; }
-  const ModelConfig& config() const override { return config_; }
-  const IdMap& users() const override { return users_; }
-  const IdMap& items() const override { return items_; }
   // Row i of B (item i's contribution to every item's score).
   const float* weight_row(uint32_t i) const { return weights_.data() + uint64_t{i} * num_items(); }
-
-  Result<RankedLists> RecommendUsers(std::span<const uint32_t> users, const CsrMatrix& interactions,
-                                     const CsrMatrix* exclude, uint32_t k,
-                                     int threads) const override {
-    return RankUsersByItemRows(users, interactions, exclude, k, threads, num_users(), num_items(),
-                               config_.values, Adder());
-  }
-
-  Result<RankedLists> RecommendHistories(const CsrMatrix& histories, const CsrMatrix* extra_exclude,
-                                         uint32_t k, int threads,
-                                         uint32_t* failed_rows) const override {
-    return RankHistoriesByItemRows(histories, extra_exclude, k, threads, failed_rows, num_items(),
-                                   config_.values, Adder());
-  }
 
   // Item q's similar items are the largest B_qj: row q of B, what a history
   // holding only q (with t = 1) scores. B is not symmetric; the row (not the
@@ -106,16 +86,12 @@ class EaseRecommender final : public FamilyRecommender {
   }
 
  private:
-  AddItemRow Adder() const {
-    return [this](uint32_t item, float weight, uint32_t first, uint32_t count, float* out) {
-      const float* row = weight_row(item) + first;
-      for (uint32_t c = 0; c < count; ++c) out[c] += weight * row[c];
-    };
+  void AddRow(uint32_t item, float weight, uint32_t first, uint32_t count,
+              float* out) const override {
+    const float* row = weight_row(item) + first;
+    for (uint32_t c = 0; c < count; ++c) out[c] += weight * row[c];
   }
 
-  ModelConfig config_;
-  IdMap users_;
-  IdMap items_;
   std::vector<float> weights_;  // I x I, row-major
 };
 
@@ -255,7 +231,7 @@ Result<std::unique_ptr<Recommender>> LoadEasePayload(const ModelConfig& config, 
                               std::to_string(ni) + " items need " + std::to_string(expected));
   }
   std::vector<float> weights(ni * ni);
-  ReadFloats(payload, weights.size(), weights.data());
+  DecodeFloats(payload, weights.size(), weights.data());
   for (uint64_t i = 0; i < ni; ++i) {
     if (weights[i * ni + i] != 0.0f) {
       return Status::Corruption("EASE payload: diagonal weight (" + std::to_string(i) + ", " +

@@ -10,37 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "../testing/temp_dir.h"
 #include "family.h"
+#include "item_item_test_data.h"
 #include "reco/recommender.h"
 
 namespace reco {
 namespace {
 
-IdMap Ids(uint32_t n, const std::string& prefix) {
-  IdMap ids;
-  for (uint32_t i = 0; i < n; ++i) ids.GetOrAdd(prefix + std::to_string(i));
-  return ids;
-}
-
-struct Data {
-  CsrMatrix m;
-  IdMap users, items;
-  FitData fit() const { return {&m, &users, &items}; }
-};
-
-Data Make(const std::vector<std::vector<float>>& dense) {
-  Data d;
-  std::vector<Interaction> cells;
-  for (uint32_t u = 0; u < dense.size(); ++u) {
-    for (uint32_t i = 0; i < dense[u].size(); ++i) {
-      if (dense[u][i] != 0) cells.push_back({u, i, dense[u][i], 0});
-    }
-  }
-  d.users = Ids(static_cast<uint32_t>(dense.size()), "u");
-  d.items = Ids(static_cast<uint32_t>(dense[0].size()), "i");
-  d.m = CsrMatrix::FromInteractions(cells, d.users.size(), d.items.size());
-  return d;
-}
+using item_item_test::Data;
+using item_item_test::FromDense;
 
 using Dense = std::vector<std::vector<double>>;
 
@@ -101,7 +80,7 @@ std::vector<std::vector<double>> WeightsOf(const Recommender& model) {
 // inverse is 0.5 I - 0.125 J, so P_ii = 0.375, P_ij = -0.125 and every
 // off-diagonal B_ij = 0.125 / 0.375 = 1/3.
 TEST(EaseTest, HandComputedWeights) {
-  Data d = Make({{1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}});
+  Data d = FromDense({{1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}});
   auto model = FitRecommender(Ease(1.0f, ValueTransform::kBinary), d.fit());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   EXPECT_EQ((*model)->family(), ModelFamily::kEase);
@@ -133,7 +112,7 @@ TEST(EaseTest, MatchesDenseInverse) {
   const std::vector<std::vector<float>> x = {{5, 0, 1, 0, 2}, {0, 3, 0, 4, 0}, {2, 2, 2, 0, 0},
                                              {0, 0, 1, 1, 5}, {4, 0, 0, 3, 1}, {1, 1, 0, 0, 0}};
   const double lambda = 2.5;
-  Data d = Make(x);
+  Data d = FromDense(x);
   auto model = FitRecommender(Ease(2.5f, ValueTransform::kRaw), d.fit());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
 
@@ -194,7 +173,7 @@ TEST(EaseTest, MatchesDenseInverse) {
 }
 
 TEST(EaseTest, HistoriesExcludeAndCountFailures) {
-  Data d = Make({{1, 1, 0, 0}, {1, 0, 1, 0}, {0, 1, 1, 1}, {1, 1, 1, 0}});
+  Data d = FromDense({{1, 1, 0, 0}, {1, 0, 1, 0}, {0, 1, 1, 1}, {1, 1, 1, 0}});
   auto model = FitRecommender(Ease(0.5f, ValueTransform::kBinary), d.fit());
   ASSERT_TRUE(model.ok());
   // Row 0: an anonymous session {item 0}; row 1: a value that is not finite.
@@ -251,7 +230,7 @@ TEST(EaseTest, HistoriesExcludeAndCountFailures) {
 }
 
 TEST(EaseTest, RefusesWhenOverTheMemoryLimit) {
-  Data d = Make({{1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}});
+  Data d = FromDense({{1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}});
   ModelConfig c = Ease(1.0f, ValueTransform::kBinary);
   // 12 bytes per item^2, plus the item-major copy: 8 per entry and 8 per item + 8.
   const FitCost cost = EstimateFitCost(c, 4, 3, d.m.nnz());
@@ -271,7 +250,7 @@ TEST(EaseTest, RefusesWhenOverTheMemoryLimit) {
 }
 
 TEST(EaseTest, ReportsProgressAndSavesAndLoads) {
-  Data d = Make({{5, 0, 1, 0, 2}, {0, 3, 0, 4, 0}, {2, 2, 2, 0, 0}, {0, 0, 1, 1, 5}});
+  Data d = FromDense({{5, 0, 1, 0, 2}, {0, 3, 0, 4, 0}, {2, 2, 2, 0, 0}, {0, 0, 1, 1, 5}});
   FitContext ctx;
   std::vector<std::string> steps;
   ctx.progress = [&](const FitProgress& p) {
@@ -283,7 +262,8 @@ TEST(EaseTest, ReportsProgressAndSavesAndLoads) {
   EXPECT_EQ(steps, (std::vector<std::string>{"gram 5 x 5", "factorised 5 x 5", "inverted 5 x 5",
                                              "weights 5 x 5"}));
   (*model)->set_metadata_json(R"({"n":1})");
-  const std::string path = ::testing::TempDir() + "/ease_round_trip.rcfm";
+  const testing_util::TempDir scratch("reco-ease-test");
+  const std::string path = scratch.PathOf("ease_round_trip.rcfm");
   ASSERT_TRUE(SaveRecommender(**model, path).ok());
   auto loaded = LoadRecommender(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
@@ -292,7 +272,6 @@ TEST(EaseTest, ReportsProgressAndSavesAndLoads) {
   EXPECT_EQ((*loaded)->config().values.transform, ValueTransform::kLog);
   EXPECT_EQ((*loaded)->metadata_json(), R"({"n":1})");
   EXPECT_EQ(WeightsOf(**loaded), WeightsOf(**model));
-  std::filesystem::remove(path);
 }
 
 }  // namespace

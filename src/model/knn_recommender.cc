@@ -25,43 +25,21 @@
 
 #include "family.h"
 #include "item_item.h"
+#include "reco/coding.h"
 #include "reco/parallel.h"
 
 namespace reco {
 namespace {
 
-using model_file::GetU32;
-using model_file::GetU64;
-using model_file::ReadFloats;
-
 constexpr double kSecondsPerDay = 86400.0;
 
-class KnnRecommender final : public FamilyRecommender {
+class KnnRecommender final : public ItemItemRecommender {
  public:
   KnnRecommender(const ModelConfig& config, IdMap users, IdMap items, CsrMatrix neighbors)
-      : config_(config),
-        users_(std::move(users)),
-        items_(std::move(items)),
+      : ItemItemRecommender(config, std::move(users), std::move(items)),
         neighbors_(std::move(neighbors)) {}
 
   ModelFamily family() const override { return ModelFamily::kItemKnn; }
-  const ModelConfig& config() const override { return config_; }
-  const IdMap& users() const override { return users_; }
-  const IdMap& items() const override { return items_; }
-
-  Result<RankedLists> RecommendUsers(std::span<const uint32_t> users, const CsrMatrix& interactions,
-                                     const CsrMatrix* exclude, uint32_t k,
-                                     int threads) const override {
-    return RankUsersByItemRows(users, interactions, exclude, k, threads, num_users(), num_items(),
-                               config_.values, Adder());
-  }
-
-  Result<RankedLists> RecommendHistories(const CsrMatrix& histories, const CsrMatrix* extra_exclude,
-                                         uint32_t k, int threads,
-                                         uint32_t* failed_rows) const override {
-    return RankHistoriesByItemRows(histories, extra_exclude, k, threads, failed_rows, num_items(),
-                                   config_.values, Adder());
-  }
 
   // The neighbour row of each item, best first (ties by lower index), at most
   // k; an item that co-occurs with nothing has no similar items.
@@ -117,19 +95,15 @@ class KnnRecommender final : public FamilyRecommender {
   }
 
  private:
-  AddItemRow Adder() const {
-    return [this](uint32_t item, float weight, uint32_t first, uint32_t count, float* out) {
-      const uint64_t end = neighbors_.indptr[item + 1];
-      for (uint64_t p = neighbors_.indptr[item]; p < end; ++p) {
-        const uint32_t j = neighbors_.indices[p] - first;  // wraps below `first`
-        if (j < count) out[j] += weight * neighbors_.values[p];
-      }
-    };
+  void AddRow(uint32_t item, float weight, uint32_t first, uint32_t count,
+              float* out) const override {
+    const uint64_t end = neighbors_.indptr[item + 1];
+    for (uint64_t p = neighbors_.indptr[item]; p < end; ++p) {
+      const uint32_t j = neighbors_.indices[p] - first;  // wraps below `first`
+      if (j < count) out[j] += weight * neighbors_.values[p];
+    }
   }
 
-  ModelConfig config_;
-  IdMap users_;
-  IdMap items_;
   CsrMatrix neighbors_;  // items x items, columns increasing, no diagonal
 };
 
@@ -279,7 +253,7 @@ Result<std::unique_ptr<Recommender>> LoadKnnPayload(const ModelConfig& config, I
     return Status::Corruption("kNN payload is " + std::to_string(bytes) + " bytes; " +
                               std::to_string(ni) + " items need at least " + std::to_string(fixed));
   }
-  const uint64_t nnz = GetU64(payload);
+  const uint64_t nnz = DecodeFixed64(payload);
   // nnz <= bytes / 8 before the multiplication: no overflow.
   if (nnz > bytes / 8 || bytes != fixed + 8 * nnz) {
     return Status::Corruption("kNN payload is " + std::to_string(bytes) + " bytes; " +
@@ -293,11 +267,11 @@ Result<std::unique_ptr<Recommender>> LoadKnnPayload(const ModelConfig& config, I
   s.indices.resize(nnz);
   s.values.resize(nnz);
   const uint8_t* p = payload + 8;
-  for (uint64_t r = 0; r <= ni; ++r) s.indptr[r] = GetU64(p + 8 * r);
+  for (uint64_t r = 0; r <= ni; ++r) s.indptr[r] = DecodeFixed64(p + 8 * r);
   p += 8 * (ni + 1);
-  for (uint64_t n = 0; n < nnz; ++n) s.indices[n] = GetU32(p + 4 * n);
+  for (uint64_t n = 0; n < nnz; ++n) s.indices[n] = DecodeFixed32(p + 4 * n);
   p += 4 * nnz;
-  ReadFloats(p, nnz, s.values.data());
+  DecodeFloats(p, nnz, s.values.data());
   if (s.indptr[0] != 0 || s.indptr[ni] != nnz) {
     return Status::Corruption("kNN payload: row offsets do not span the " + std::to_string(nnz) +
                               " neighbours");

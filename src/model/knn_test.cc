@@ -10,48 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "../testing/temp_dir.h"
 #include "family.h"
+#include "item_item_test_data.h"
 #include "reco/recommender.h"
 
 namespace reco {
 namespace {
 
-IdMap Ids(uint32_t n, const std::string& prefix) {
-  IdMap ids;
-  for (uint32_t i = 0; i < n; ++i) ids.GetOrAdd(prefix + std::to_string(i));
-  return ids;
-}
-
-struct Data {
-  CsrMatrix m;
-  IdMap users, items;
-  std::vector<int64_t> times;
-  FitData fit() const { return {&m, &users, &items, times}; }
-};
-
-// Cells as (user, item, time); values 1.
-Data Make(uint32_t users, uint32_t items, const std::vector<std::vector<int64_t>>& cells) {
-  Data d;
-  std::vector<Interaction> records;
-  for (const auto& c : cells) {
-    records.push_back({static_cast<uint32_t>(c[0]), static_cast<uint32_t>(c[1]), 1.0f, c[2]});
-  }
-  d.users = Ids(users, "u");
-  d.items = Ids(items, "i");
-  d.m = CsrMatrix::FromInteractions(records, users, items);
-  // Timestamps parallel to the CSR values (rows, then increasing columns).
-  for (uint32_t u = 0; u < users; ++u) {
-    for (uint64_t p = d.m.indptr[u]; p < d.m.indptr[u + 1]; ++p) {
-      for (const auto& c : cells) {
-        if (c[0] == u && c[1] == d.m.indices[p]) d.times.push_back(c[2]);
-      }
-    }
-  }
-  return d;
-}
+using item_item_test::Data;
+using item_item_test::FromCells;
 
 Data Example() {
-  return Make(
+  return FromCells(
       4, 4,
       {{0, 0, 0}, {0, 1, 0}, {1, 0, 0}, {1, 1, 0}, {1, 2, 0}, {2, 1, 0}, {2, 2, 0}, {3, 3, 0}});
 }
@@ -181,7 +152,7 @@ TEST(KnnTest, KeepsTheTopNeighboursTiesByLowerIndex) {
 // = 0.2 (without decay, c_ii = 2, 1, 1 and both are 1 / (2 + 1 - 1) = 0.5).
 TEST(KnnTest, TimeDecayHalvesWeightAtOneHalfLife) {
   const int64_t t = 1700000000, day = 86400;
-  Data d = Make(2, 3, {{0, 0, t}, {0, 1, t}, {1, 0, t - 2 * day}, {1, 2, t - 2 * day}});
+  Data d = FromCells(2, 3, {{0, 0, t}, {0, 1, t}, {1, 0, t - 2 * day}, {1, 2, t - 2 * day}});
   ModelConfig c = Knn(KnnSimilarity::kJaccard);
   auto plain = FitRecommender(c, d.fit());
   ASSERT_TRUE(plain.ok());
@@ -218,7 +189,7 @@ TEST(KnnTest, SameResultForAnyThreadCount) {
       if ((u * 7 + i * 13) % 5 == 0 || (u + i) % 11 == 0) cells.push_back({u, i, 0});
     }
   }
-  Data d = Make(40, 30, cells);
+  Data d = FromCells(40, 30, cells);
   ModelConfig c = Knn(KnnSimilarity::kCosine, 5);
   FitContext one, two;
   one.threads = 1;
@@ -240,7 +211,8 @@ TEST(KnnTest, SavesAndLoads) {
   ModelConfig c = Knn(KnnSimilarity::kLift, 2, 0.5f);
   auto model = FitRecommender(c, d.fit());
   ASSERT_TRUE(model.ok());
-  const std::string path = ::testing::TempDir() + "/knn_round_trip.rcfm";
+  const testing_util::TempDir scratch("reco-knn-test");
+  const std::string path = scratch.PathOf("knn_round_trip.rcfm");
   ASSERT_TRUE(SaveRecommender(**model, path).ok());
   auto loaded = LoadRecommender(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
@@ -248,7 +220,6 @@ TEST(KnnTest, SavesAndLoads) {
   EXPECT_EQ((*loaded)->config().ToJson(), (*model)->config().ToJson());
   EXPECT_EQ(Neighbours(**loaded), Neighbours(**model));
   EXPECT_EQ((*loaded)->memory_bytes(), (*model)->memory_bytes());
-  std::filesystem::remove(path);
 }
 
 }  // namespace

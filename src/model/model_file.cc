@@ -1,10 +1,7 @@
 // The model file: docs/formats.md, section "Model file", is the spec; keep
 // the two in step. All integers and floats are little-endian.
-#include <fcntl.h>
-#include <unistd.h>
 #include <xxhash.h>
 
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -53,24 +50,24 @@ struct Header {
 
 Header DecodeHeader(const uint8_t* p) {
   Header h;
-  h.version = GetU32(p + 4);
+  h.version = DecodeFixed32(p + 4);
   h.kind = p[8];
   h.flags = p[9];
   h.solver = p[10];
   h.reserved = p[11];
-  h.factors = GetU32(p + 12);
-  h.num_users = GetU32(p + 16);
-  h.num_items = GetU32(p + 20);
-  h.iterations = GetU32(p + 24);
-  h.cg_steps = GetU32(p + 28);
-  h.regularization = std::bit_cast<float>(GetU32(p + 32));
-  h.alpha = std::bit_cast<float>(GetU32(p + 36));
-  h.init_scale = std::bit_cast<float>(GetU32(p + 40));
-  h.global_bias = std::bit_cast<float>(GetU32(p + 44));
-  h.seed = GetU64(p + 48);
-  h.user_id_bytes = GetU64(p + 56);
-  h.item_id_bytes = GetU64(p + 64);
-  h.metadata_bytes = GetU64(p + 72);
+  h.factors = DecodeFixed32(p + 12);
+  h.num_users = DecodeFixed32(p + 16);
+  h.num_items = DecodeFixed32(p + 20);
+  h.iterations = DecodeFixed32(p + 24);
+  h.cg_steps = DecodeFixed32(p + 28);
+  h.regularization = std::bit_cast<float>(DecodeFixed32(p + 32));
+  h.alpha = std::bit_cast<float>(DecodeFixed32(p + 36));
+  h.init_scale = std::bit_cast<float>(DecodeFixed32(p + 40));
+  h.global_bias = std::bit_cast<float>(DecodeFixed32(p + 44));
+  h.seed = DecodeFixed64(p + 48);
+  h.user_id_bytes = DecodeFixed64(p + 56);
+  h.item_id_bytes = DecodeFixed64(p + 64);
+  h.metadata_bytes = DecodeFixed64(p + 72);
   return h;
 }
 
@@ -130,7 +127,7 @@ Status ReadIds(Cursor& cursor, uint32_t count, uint64_t bytes, const char* what,
       return Status::Corruption(std::string(what) + " ID " + std::to_string(i) +
                                 ": length runs past the ID section");
     }
-    const uint32_t len = GetU32(len_bytes);
+    const uint32_t len = DecodeFixed32(len_bytes);
     const uint8_t* text = in.Take(len);
     if (text == nullptr) {
       return Status::Corruption(std::string(what) + " ID " + std::to_string(i) + ": length " +
@@ -152,7 +149,7 @@ Status ReadIds(Cursor& cursor, uint32_t count, uint64_t bytes, const char* what,
 
 Status CheckChecksum(const std::vector<uint8_t>& bytes) {
   const size_t size = bytes.size();
-  const uint64_t stored = GetU64(bytes.data() + size - kChecksumBytes);
+  const uint64_t stored = DecodeFixed64(bytes.data() + size - kChecksumBytes);
   const uint64_t computed = XXH64(bytes.data(), size - kChecksumBytes, 0);
   if (stored != computed) {
     char text[96];
@@ -176,7 +173,7 @@ Status ParseModelV1(const std::vector<uint8_t>& bytes, FactorModel* model) {
   }
   if (size < 8)
     return Status::Corruption("truncated inside the header (" + std::to_string(size) + " bytes)");
-  const uint32_t version = GetU32(data + 4);
+  const uint32_t version = DecodeFixed32(data + 4);
   if (version != kFormatVersion) {
     return Status::Corruption("unsupported model format version " + std::to_string(version) +
                               " (this build reads version " + std::to_string(kFormatVersion) + ")");
@@ -258,7 +255,7 @@ Status ParseModelV1(const std::vector<uint8_t>& bytes, FactorModel* model) {
   for (const Array& a : arrays) {
     const uint8_t* src = cursor.Take(a.count * sizeof(float));
     if (src == nullptr) return Status::Corruption(std::string(a.what) + " overrun the file");
-    ReadFloats(src, a.count, a.dst);
+    DecodeFloats(src, a.count, a.dst);
   }
   const uint8_t* meta = cursor.Take(h.metadata_bytes);
   if (meta == nullptr) return Status::Corruption("metadata overruns the file");
@@ -267,50 +264,19 @@ Status ParseModelV1(const std::vector<uint8_t>& bytes, FactorModel* model) {
   return Status::Ok();
 }
 
-namespace {
-
-void SyncDirectory(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;  // durability of the rename is best effort
-  ::fsync(fd);
-  ::close(fd);
-}
-
-}  // namespace
-
-Status WriteFileAtomically(const std::string& path,
-                           const std::function<bool(HashingWriter&)>& body) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  std::FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (file == nullptr) {
-    return Status::IOError("cannot create " + tmp + ": " + ErrnoText(errno));
-  }
-  HashingWriter w(file);
-  bool ok = body(w) && w.ok();
+Status WriteChecksummedFile(const std::string& path,
+                            const std::function<bool(HashingWriter&)>& body) {
+  AtomicFileWriter file;
+  RECO_RETURN_IF_ERROR(file.Open(path));
+  HashingWriter w(&file);
+  const bool completed = body(w);
+  RECO_RETURN_IF_ERROR(w.status());
+  if (!completed) return Status::IOError("gave up writing " + file.temp_path());
   uint8_t checksum[kChecksumBytes];
-  PutU64(checksum, w.digest());
-  ok = ok && std::fwrite(checksum, 1, sizeof(checksum), file) == sizeof(checksum);
-  ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  const std::string write_error = ok ? "" : ErrnoText(errno);
-  if (std::fclose(file) != 0 && ok) {
-    ok = false;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot write " + tmp + ": " +
-                           (write_error.empty() ? ErrnoText(errno) : write_error));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = ErrnoText(errno);
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + err);
-  }
-  SyncDirectory(path);
-  return Status::Ok();
+  EncodeFixed64(checksum, w.digest());
+  RECO_RETURN_IF_ERROR(
+      file.Append(std::string_view(reinterpret_cast<const char*>(checksum), sizeof(checksum))));
+  return file.Commit();
 }
 
 Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
@@ -353,26 +319,26 @@ Status SaveModel(const FactorModel& model, const std::string& path) {
   const bool biases = model.has_biases();
   uint8_t header[kHeaderBytes] = {};
   std::memcpy(header, kMagic, sizeof(kMagic));
-  PutU32(header + 4, kFormatVersion);
+  EncodeFixed32(header + 4, kFormatVersion);
   header[8] = static_cast<uint8_t>(model.kind);
   header[9] = biases ? kFlagBiases : 0;
   header[10] = static_cast<uint8_t>(model.params.implicit_solver);
   header[11] = 0;
-  PutU32(header + 12, model.factors());
-  PutU32(header + 16, model.num_users());
-  PutU32(header + 20, model.num_items());
-  PutU32(header + 24, model.params.iterations);
-  PutU32(header + 28, model.params.cg_steps);
-  PutU32(header + 32, std::bit_cast<uint32_t>(model.params.regularization));
-  PutU32(header + 36, std::bit_cast<uint32_t>(model.params.alpha));
-  PutU32(header + 40, std::bit_cast<uint32_t>(model.params.init_scale));
-  PutU32(header + 44, std::bit_cast<uint32_t>(model.global_bias));
-  PutU64(header + 48, model.params.seed);
-  PutU64(header + 56, IdSectionBytes(model.users));
-  PutU64(header + 64, IdSectionBytes(model.items));
-  PutU64(header + 72, model.metadata_json.size());
+  EncodeFixed32(header + 12, model.factors());
+  EncodeFixed32(header + 16, model.num_users());
+  EncodeFixed32(header + 20, model.num_items());
+  EncodeFixed32(header + 24, model.params.iterations);
+  EncodeFixed32(header + 28, model.params.cg_steps);
+  EncodeFixed32(header + 32, std::bit_cast<uint32_t>(model.params.regularization));
+  EncodeFixed32(header + 36, std::bit_cast<uint32_t>(model.params.alpha));
+  EncodeFixed32(header + 40, std::bit_cast<uint32_t>(model.params.init_scale));
+  EncodeFixed32(header + 44, std::bit_cast<uint32_t>(model.global_bias));
+  EncodeFixed64(header + 48, model.params.seed);
+  EncodeFixed64(header + 56, IdSectionBytes(model.users));
+  EncodeFixed64(header + 64, IdSectionBytes(model.items));
+  EncodeFixed64(header + 72, model.metadata_json.size());
 
-  return WriteFileAtomically(path, [&](HashingWriter& w) {
+  return WriteChecksummedFile(path, [&](HashingWriter& w) {
     w.Bytes(header, sizeof(header));
     WriteIds(w, model.users);
     WriteIds(w, model.items);

@@ -2,22 +2,23 @@
 // SaveModel/LoadModel; recommender_file.cc: version 2, every family), so
 // both encode, checksum, bound and write files the same way. docs/formats.md
 // "Model file" is the spec. Internal to the library.
-//
-// TODO(common): little-endian coding and the atomic write move to src/common
-// once it has them; these are the only copies in src/model.
+// Byte order comes from reco/coding.h and the temp-fsync-rename dance from
+// reco/file_util.h's AtomicFileWriter; this file only adds the checksum.
 #pragma once
 
 #include <xxhash.h>
 
 #include <bit>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "reco/coding.h"
+#include "reco/file_util.h"
 #include "reco/interactions.h"
 #include "reco/model.h"
 #include "reco/status.h"
@@ -27,62 +28,37 @@ namespace reco::model_file {
 inline constexpr char kMagic[4] = {'R', 'C', 'F', 'M'};  // "reco factor model"
 inline constexpr size_t kChecksumBytes = 8;
 
-// ---- little-endian encoding, independent of the host's byte order ----
-
-inline void PutU32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline void PutU64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline uint32_t GetU32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= uint32_t{p[i]} << (8 * i);
-  return v;
-}
-inline uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
-  return v;
-}
-inline float GetF32(const uint8_t* p) { return std::bit_cast<float>(GetU32(p)); }
-
-// n little-endian floats from src (which need not be aligned) into dst.
-inline void ReadFloats(const uint8_t* src, size_t n, float* dst) {
-  if constexpr (std::endian::native == std::endian::little) {
-    if (n > 0) std::memcpy(dst, src, n * sizeof(float));
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = GetF32(src + 4 * i);
-  }
-}
-
-// Writes through stdio while hashing every byte, so the checksum costs no
-// second pass and no in-memory copy of the model.
+// Writes into an AtomicFileWriter while hashing every byte, so the checksum
+// costs no second pass and no in-memory copy of the model. The first failure
+// sticks: later writes are skipped and status() reports it.
 class HashingWriter {
  public:
-  explicit HashingWriter(std::FILE* file) : file_(file), state_(XXH64_createState()) {
-    if (state_ == nullptr || XXH64_reset(state_.get(), 0) != XXH_OK) ok_ = false;
+  explicit HashingWriter(AtomicFileWriter* file) : file_(file), state_(XXH64_createState()) {
+    if (state_ == nullptr || XXH64_reset(state_.get(), 0) != XXH_OK) {
+      status_ = Status::Internal("cannot allocate the XXH64 state");
+    }
   }
-  bool ok() const { return ok_; }
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
   uint64_t digest() const { return XXH64_digest(state_.get()); }
   // Bytes written so far (writers check their section sizes against it).
   uint64_t written() const { return written_; }
 
   void Bytes(const void* data, size_t n) {
-    if (!ok_ || n == 0) return;
+    if (!status_.ok() || n == 0) return;
     XXH64_update(state_.get(), data, n);
-    if (std::fwrite(data, 1, n, file_) != n) ok_ = false;
+    status_ = file_->Append(std::string_view(static_cast<const char*>(data), n));
     written_ += n;
   }
   void U8(uint8_t v) { Bytes(&v, 1); }
   void U32(uint32_t v) {
     uint8_t b[4];
-    PutU32(b, v);
+    EncodeFixed32(b, v);
     Bytes(b, 4);
   }
   void U64(uint64_t v) {
     uint8_t b[8];
-    PutU64(b, v);
+    EncodeFixed64(b, v);
     Bytes(b, 8);
   }
   void F32(float v) { U32(std::bit_cast<uint32_t>(v)); }
@@ -112,9 +88,9 @@ class HashingWriter {
   struct StateDeleter {
     void operator()(XXH64_state_t* s) const { XXH64_freeState(s); }
   };
-  std::FILE* file_;
+  AtomicFileWriter* file_;
   std::unique_ptr<XXH64_state_t, StateDeleter> state_;
-  bool ok_ = true;
+  Status status_;
   uint64_t written_ = 0;
 };
 
@@ -154,11 +130,11 @@ Status CheckIdLengths(const IdMap& ids, const std::string& path);
 
 // Writes `path` atomically: `body` writes every byte but the checksum into a
 // temporary file beside it (returning false if it gave up), then the XXH64
-// of those bytes is appended, the file flushed and fsync'ed, renamed over
-// `path` and the directory fsync'ed. IOError naming the file on failure; the
-// temporary file never outlives a failure.
-Status WriteFileAtomically(const std::string& path,
-                           const std::function<bool(HashingWriter&)>& body);
+// of those bytes is appended and the file committed (AtomicFileWriter:
+// fsync, rename over `path`, fsync the directory). IOError naming the file on
+// failure; the temporary file never outlives a failure.
+Status WriteChecksummedFile(const std::string& path,
+                            const std::function<bool(HashingWriter&)>& body);
 
 // The whole file, in a buffer sized by the file (never by a field inside it).
 // NotFound when it does not exist, IOError when it cannot be read.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../testing/temp_dir.h"
 #include "reco/als.h"
 #include "reco/model.h"
 
@@ -52,14 +53,6 @@ FactorModel TinyModel() {
 
 class ModelFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("reco_model_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
   static std::vector<char> ReadBytes(const std::string& path) {
@@ -76,7 +69,8 @@ class ModelFileTest : public ::testing::Test {
     for (int i = 0; i < 8; ++i) (*bytes)[bytes->size() - 8 + i] = static_cast<char>(h >> (8 * i));
   }
 
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-model-file-test"};
+  const fs::path dir_ = scratch_.path();
 };
 
 void ExpectSameModel(const FactorModel& a, const FactorModel& b) {

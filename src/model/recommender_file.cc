@@ -44,17 +44,17 @@ Result<std::unique_ptr<Recommender>> ParseVersion2(const std::vector<uint8_t>& b
   }
   Header h;
   h.family = data[8];
-  h.num_users = GetU32(data + 12);
-  h.num_items = GetU32(data + 16);
-  h.user_id_bytes = GetU64(data + 24);
-  h.item_id_bytes = GetU64(data + 32);
-  h.config_bytes = GetU64(data + 40);
-  h.payload_bytes = GetU64(data + 48);
-  h.metadata_bytes = GetU64(data + 56);
+  h.num_users = DecodeFixed32(data + 12);
+  h.num_items = DecodeFixed32(data + 16);
+  h.user_id_bytes = DecodeFixed64(data + 24);
+  h.item_id_bytes = DecodeFixed64(data + 32);
+  h.config_bytes = DecodeFixed64(data + 40);
+  h.payload_bytes = DecodeFixed64(data + 48);
+  h.metadata_bytes = DecodeFixed64(data + 56);
   if (!KnownFamily(h.family)) {
     return Status::Corruption("unknown model family " + std::to_string(h.family));
   }
-  if (data[9] != 0 || data[10] != 0 || data[11] != 0 || GetU32(data + 20) != 0) {
+  if (data[9] != 0 || data[10] != 0 || data[11] != 0 || DecodeFixed32(data + 20) != 0) {
     return Status::Corruption("reserved header bytes are not zero");
   }
   uint64_t expected = kHeaderBytes + kChecksumBytes;
@@ -127,7 +127,7 @@ Result<std::unique_ptr<Recommender>> ParseAnyVersion(const std::vector<uint8_t>&
   if (size < 8) {
     return Status::Corruption("truncated inside the header (" + std::to_string(size) + " bytes)");
   }
-  const uint32_t version = GetU32(bytes.data() + 4);
+  const uint32_t version = DecodeFixed32(bytes.data() + 4);
   if (version == kVersion1) {
     // Version 1 predates value transforms: its implicit models read raw values.
     FactorModel m;
@@ -162,18 +162,18 @@ Status SaveRecommender(const Recommender& model, const std::string& path) {
 
   uint8_t header[kHeaderBytes] = {};
   std::memcpy(header, kMagic, sizeof(kMagic));
-  PutU32(header + 4, kVersion2);
+  EncodeFixed32(header + 4, kVersion2);
   header[8] = static_cast<uint8_t>(model.family());
-  PutU32(header + 12, model.num_users());
-  PutU32(header + 16, model.num_items());
-  PutU64(header + 24, IdSectionBytes(model.users()));
-  PutU64(header + 32, IdSectionBytes(model.items()));
-  PutU64(header + 40, config.size());
-  PutU64(header + 48, payload_bytes);
-  PutU64(header + 56, metadata.size());
+  EncodeFixed32(header + 12, model.num_users());
+  EncodeFixed32(header + 16, model.num_items());
+  EncodeFixed64(header + 24, IdSectionBytes(model.users()));
+  EncodeFixed64(header + 32, IdSectionBytes(model.items()));
+  EncodeFixed64(header + 40, config.size());
+  EncodeFixed64(header + 48, payload_bytes);
+  EncodeFixed64(header + 56, metadata.size());
 
   bool payload_size_ok = true;
-  Status st = WriteFileAtomically(path, [&](HashingWriter& w) {
+  Status st = WriteChecksummedFile(path, [&](HashingWriter& w) {
     w.Bytes(header, sizeof(header));
     WriteIds(w, model.users());
     WriteIds(w, model.items());

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../testing/temp_dir.h"
 #include "family.h"
 #include "reco/model.h"
 #include "reco/recommender.h"
@@ -228,13 +229,6 @@ Sections TinyExplicitSections() {
 
 class RecommenderFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("reco_recommender_file_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
   Result<std::unique_ptr<Recommender>> LoadBytes(const std::vector<char>& bytes) {
@@ -249,7 +243,8 @@ class RecommenderFileTest : public ::testing::Test {
     EXPECT_NE(r.status().message().find(Path("crafted.rcfm")), std::string::npos);
   }
 
-  fs::path dir_;
+  testing_util::TempDir scratch_{"reco-recommender-file-test"};
+  const fs::path dir_ = scratch_.path();
 };
 
 void ExpectSameAls(const Recommender& a, const Recommender& b) {

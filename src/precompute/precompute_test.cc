@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "../store/faulty_kv_store.h"
+
 namespace reco {
 namespace {
 
@@ -22,6 +26,17 @@ FactorModel TinyModel() {
   return m;
 }
 
+// Lists of 2, 1 similar item, the whole popular list, no progress bar.
+PrecomputeOptions TinyOptions(const std::string& version) {
+  PrecomputeOptions opts;
+  opts.k = 2;
+  opts.similar_k = 1;
+  opts.popular_k = 3;
+  opts.version = version;
+  opts.show_progress = false;
+  return opts;
+}
+
 // Precompute into an in-memory store, then read back what a server would.
 TEST(PrecomputeTest, WritesUserSimilarAndPopularLists) {
   FactorModel m = TinyModel();
@@ -29,12 +44,7 @@ TEST(PrecomputeTest, WritesUserSimilarAndPopularLists) {
   CsrMatrix seen = CsrMatrix::FromInteractions({{0, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 1, 0}}, 2, 3);
   auto store = RecommendationStore::Open("memory://");
   ASSERT_TRUE(store.ok());
-  PrecomputeOptions opts;
-  opts.k = 2;
-  opts.similar_k = 1;
-  opts.popular_k = 3;
-  opts.version = "v1";
-  opts.show_progress = false;
+  PrecomputeOptions opts = TinyOptions("v1");
   auto r = PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->meta.user_lists, 2u);
@@ -62,6 +72,46 @@ TEST(PrecomputeTest, WritesUserSimilarAndPopularLists) {
   EXPECT_EQ(list[1].item_id, "b");
   EXPECT_EQ(list[2].item_id, "c");
   EXPECT_EQ((*store)->GetUserRecs("nobody", &list).code(), Status::Code::kNotFound);
+}
+
+// A store that stops taking writes part-way (a full disk) fails the
+// precompute with the store's error; the version that was active stays active
+// and whole, and the same precompute succeeds once the store takes writes.
+TEST(PrecomputeTest, AFailedStoreWriteLeavesTheActiveVersionServing) {
+  const FactorModel m = TinyModel();
+  const CsrMatrix seen =
+      CsrMatrix::FromInteractions({{0, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 1, 0}}, 2, 3);
+  auto owned = testing_util::FaultyKvStore::OverMemory();
+  testing_util::FaultyKvStore* faulty = owned.get();
+  auto store = RecommendationStore::Create(std::move(owned));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  PrecomputeOptions opts = TinyOptions("v1");
+  ASSERT_TRUE(PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts).ok());
+
+  opts.version = "v2";
+  faulty->writes_until_failure = 1;  // the first write lands, the next ones fail
+  auto failed = PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Status::Code::kIOError) << failed.status().ToString();
+  EXPECT_NE(failed.status().message().find("No space left on device"), std::string::npos)
+      << failed.status().ToString();
+  EXPECT_GT(faulty->injected_failures(), 0u);
+  auto active = (*store)->ActiveVersion();
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  EXPECT_EQ(*active, "v1");
+  RecList list;
+  ASSERT_TRUE((*store)->GetUserRecs("u2", &list).ok());
+  EXPECT_EQ(list.version(), "v1");
+  EXPECT_EQ(list.size(), 2u);
+
+  faulty->writes_until_failure = -1;
+  auto healed = PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts);
+  ASSERT_TRUE(healed.ok()) << healed.status().ToString();
+  active = (*store)->ActiveVersion();
+  ASSERT_TRUE(active.ok());
+  EXPECT_EQ(*active, "v2");
+  ASSERT_TRUE((*store)->GetUserRecs("u2", &list).ok());
+  EXPECT_EQ(list.version(), "v2");
 }
 
 }  // namespace

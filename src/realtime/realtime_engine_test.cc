@@ -12,6 +12,8 @@
 #include <random>
 #include <thread>
 
+#include "../store/faulty_kv_store.h"
+#include "../testing/temp_dir.h"
 #include "reco/fold_in.h"
 #include "reco/precompute.h"
 #include "reco/realtime.h"
@@ -136,9 +138,6 @@ std::vector<std::string> Ids(const RecList& list) {
 class RealtimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/reco_realtime_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     OpenLog();
     auto store = RecommendationStore::Open("memory://");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -147,7 +146,6 @@ class RealtimeTest : public ::testing::Test {
   void TearDown() override {
     engine_.reset();
     log_.reset();
-    fs::remove_all(dir_);
   }
   void OpenLog() {
     log_.reset();
@@ -178,6 +176,20 @@ class RealtimeTest : public ::testing::Test {
     engine_ = std::move(*engine);
   }
 
+  // Replaces the store with one over a FaultyKvStore (faults off), which the
+  // store owns; returns it to switch faults on.
+  testing_util::FaultyKvStore* UseFaultyStore() {
+    auto owned = testing_util::FaultyKvStore::OverMemory();
+    testing_util::FaultyKvStore* faulty = owned.get();
+    auto store = RecommendationStore::Create(std::move(owned));
+    if (!store.ok()) {
+      ADD_FAILURE() << store.status().ToString();
+      return nullptr;
+    }
+    store_ = std::move(*store);
+    return faulty;
+  }
+
   // The tiny explicit model published and active as "v1", engine started.
   MemoryModelSource* StartTiny(RealtimeOptions options = {}) {
     auto source = std::make_unique<MemoryModelSource>();
@@ -189,7 +201,8 @@ class RealtimeTest : public ::testing::Test {
   }
 
   static constexpr uint32_t kK = 3;
-  std::string dir_;
+  testing_util::TempDir scratch_{"reco-realtime-test"};  // outlives the log and the engine
+  const std::string dir_ = scratch_.path();
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<RecommendationStore> store_;
   std::unique_ptr<RealtimeEngine> engine_;
@@ -673,6 +686,68 @@ TEST_F(RealtimeTest, RestartReplaysTheLogAfterTheModelsTraining) {
   // = (6.2, -3.8) / 1.64. Unseen: b = -3.8/1.64, d = -6.2/1.64, e = 3.8/1.64.
   EXPECT_THAT(Ids(list), ::testing::ElementsAre("e", "b", "d"));
   EXPECT_NEAR(list[0].score, 3.8f / 1.64f, 1e-4);
+}
+
+// ---- Store faults (testing_util::FaultyKvStore) ------------------------------
+
+// Write-behind (the default): while the store refuses writes, refreshed lists
+// stay pending and are served from memory; the flush that fails is counted
+// and the next one, once the store takes writes, lands them.
+TEST_F(RealtimeTest, AFullStoreKeepsRefreshedListsPendingUntilItTakesWritesAgain) {
+  testing_util::FaultyKvStore* faulty = UseFaultyStore();
+  ASSERT_NE(faulty, nullptr);
+  StartTiny();
+
+  faulty->writes_until_failure = 0;
+  Event e = MakeEvent("newbie", "a", 5.0f);
+  ASSERT_TRUE(engine_->Accept({&e, 1}).ok());
+  engine_->WaitIdle();  // its flush fails
+  RealtimeStats s = engine_->stats();
+  EXPECT_GE(s.flush_failures, 1u);
+  EXPECT_EQ(s.refreshes, 1u);
+  EXPECT_GT(store_->pending_lists(), 0u);
+  RecList list;
+  ASSERT_TRUE(store_->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+
+  faulty->writes_until_failure = -1;
+  engine_->WaitIdle();
+  EXPECT_EQ(store_->pending_lists(), 0u);
+  EXPECT_GE(engine_->stats().flushes, 1u);
+  ASSERT_TRUE(store_->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
+}
+
+// Write-through: a refresh whose list cannot be written is counted and the
+// old list stays, but the event was durable before it was acknowledged, so a
+// restart on a healthy store replays it and the list is refreshed.
+TEST_F(RealtimeTest, AnAcknowledgedEventSurvivesAFailedListWrite) {
+  testing_util::FaultyKvStore* faulty = UseFaultyStore();
+  ASSERT_NE(faulty, nullptr);
+  RealtimeOptions write_through;
+  write_through.flush_interval = std::chrono::milliseconds(0);
+  StartTiny(write_through);
+
+  faulty->writes_until_failure = 0;
+  Event e = MakeEvent("newbie", "a", 5.0f);
+  auto seq = engine_->Accept({&e, 1});
+  ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+  engine_->WaitIdle();
+  EXPECT_EQ(engine_->stats().refresh_failures, 1u);
+  EXPECT_EQ(engine_->stats().refreshes, 0u);
+  RecList list;
+  EXPECT_EQ(store_->GetUserRecs("newbie", &list).code(), Status::Code::kNotFound);
+  EXPECT_GT(faulty->injected_failures(), 0u);
+
+  faulty->writes_until_failure = -1;
+  engine_.reset();
+  OpenLog();
+  EXPECT_EQ(log_->last_seq(), *seq);
+  auto source = std::make_unique<MemoryModelSource>();
+  source->Add("v1", TinyModel(), TinyRatings());
+  StartEngine(std::move(source), write_through);
+  ASSERT_TRUE(store_->GetUserRecs("newbie", &list).ok());
+  EXPECT_THAT(Ids(list), ::testing::ElementsAre("c", "b", "e"));
 }
 
 TEST_F(RealtimeTest, EventsTheModelWasTrainedOnAreNotReplayed) {

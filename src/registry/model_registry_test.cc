@@ -4,17 +4,17 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "../testing/process.h"
+#include "../testing/temp_dir.h"
 #include "interactions_file.h"
 
 namespace reco {
@@ -74,18 +74,10 @@ FactorModel TinyModel(float scale = 1.0f) {
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "reco_registry_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    root_ = tmpl;
     auto registry = ModelRegistry::Open((root_ / "reg").string());
     ASSERT_TRUE(registry.ok()) << registry.status().ToString();
     registry_ = std::move(registry).value();
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
   std::string RegisterTiny(const std::string& version, float scale = 1.0f) {
     RegisterOptions o;
     o.version = version;
@@ -109,7 +101,8 @@ class RegistryTest : public ::testing::Test {
     return ids;
   }
 
-  fs::path root_;
+  testing_util::TempDir scratch_{"reco-registry-test"};
+  const fs::path root_ = scratch_.path();
   std::unique_ptr<ModelRegistry> registry_;
 };
 
@@ -135,8 +128,8 @@ TEST(InteractionsFileTest, LayoutMatchesTheDocumentedFormat) {
 }
 
 TEST(InteractionsFileTest, RoundTripsAndRejectsDamage) {
-  std::string tmpl = (fs::path(::testing::TempDir()) / "reco_rcsr.XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const testing_util::TempDir scratch("reco-rcsr");
+  const std::string tmpl = scratch.path();
   const std::string path = tmpl + "/i.rcsr";
   ASSERT_TRUE(SaveInteractions(TinyInteractions(), path).ok());
   auto back = LoadInteractions(path);
@@ -179,7 +172,6 @@ TEST(InteractionsFileTest, RoundTripsAndRejectsDamage) {
   EXPECT_THAT(r.status().message(), HasSubstr("not strictly increasing"));
   EXPECT_EQ(LoadInteractions(tmpl + "/none").status().code(), Status::Code::kNotFound);
   EXPECT_EQ(SaveInteractions(unsorted, path).code(), Status::Code::kInvalidArgument);
-  fs::remove_all(tmpl);
 }
 
 TEST(TrainingDataHashTest, DependsOnDataNotOnIndexOrder) {
@@ -348,10 +340,10 @@ TEST_F(RegistryTest, HalfWrittenVersionsAreNeverListed) {
   RegisterTiny("v1");
   // A Register that died mid-way (its pid no longer exists) and one still
   // running (ours): both only in tmp/.
-  pid_t child = fork();
-  if (child == 0) _exit(0);
-  ASSERT_GT(child, 0);
-  waitpid(child, nullptr, 0);
+  Result<testing_util::ChildProcess> forked = testing_util::ForkChild([] { return 0; });
+  ASSERT_TRUE(forked.ok()) << forked.status().ToString();
+  const pid_t child = forked->pid();
+  ASSERT_TRUE(forked->Wait(std::chrono::seconds(30)).success());
   const fs::path dead = root_ / "reg" / "tmp" / ("v2." + std::to_string(child) + ".0");
   const fs::path live = root_ / "reg" / "tmp" / ("v3." + std::to_string(getpid()) + ".0");
   for (const fs::path& d : {dead, live}) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../testing/temp_dir.h"
 #include "reco/server.h"
 
 namespace reco {
@@ -33,8 +34,8 @@ TEST(ApiKeysTest, RefusesWeakOrUnprintableKeys) {
 }
 
 TEST(ApiKeysTest, FileSkipsCommentsAndNamesTheBadLine) {
-  const auto dir = std::filesystem::temp_directory_path() / "reco_api_keys_test";
-  std::filesystem::create_directories(dir);
+  const testing_util::TempDir scratch("reco-api-keys-test");
+  const std::filesystem::path dir = scratch.path();
   const std::string good = (dir / "good").string();
   std::ofstream(good) << "# writers\n\n  key-one-0123456789  \r\nkey-two-0123456789\n";
   ApiKeys keys;
@@ -49,7 +50,6 @@ TEST(ApiKeysTest, FileSkipsCommentsAndNamesTheBadLine) {
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find(bad + ":3"), std::string::npos) << st.message();
   EXPECT_EQ(other.AddFromFile((dir / "missing").string()).code(), Status::Code::kNotFound);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ApiKeysTest, CommaSeparatedList) {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../testing/temp_dir.h"
 #include "reco/event_log.h"
 #include "reco/ingest.h"
 #include "reco/server.h"
@@ -652,11 +653,6 @@ INSTANTIATE_TEST_SUITE_P(SinkKinds, IngestServerTest, ::testing::Values(false, t
 class EventLogServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "reco_ingest_log_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-    log_dir_ = root_ + "/events";
     auto log = EventLog::Open(log_dir_);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
@@ -672,11 +668,7 @@ class EventLogServerTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
   }
-  void TearDown() override {
-    StopServer();
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
+  void TearDown() override { StopServer(); }
   void StopServer() {
     if (server_) {
       server_->Shutdown();
@@ -716,7 +708,9 @@ class EventLogServerTest : public ::testing::Test {
     return items;
   }
 
-  std::string root_, log_dir_;
+  testing_util::TempDir scratch_{"reco-ingest-log"};  // declared first: removed last
+  const std::string root_ = scratch_.path();
+  const std::string log_dir_ = root_ + "/events";
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<EventSink> sink_;
   InMemoryRecommendationSource source_;

@@ -6,6 +6,7 @@
 
 #include "reco/ascii.h"
 #include "reco/event_log.h"
+#include "reco/ids.h"
 #include "reco/ingest.h"
 #include "reco/time_format.h"
 #include "text_util.h"
@@ -277,10 +278,12 @@ void Router::Dispatch(const Request& request, Response* r, WriteJob* job) {
       r->deferred = true;
       return;
     case Route::kAdminActivate:
-      if (!PercentDecode(raw_id, &id_) || id_.empty() || id_.size() > options_.max_id_bytes ||
-          HasControlChars(id_) || !IsValidUtf8(id_)) {
-        return Error(r, 400, "bad_request",
-                     "version must be 1..256 bytes of UTF-8 text without control characters");
+      if (!PercentDecode(raw_id, &id_)) {
+        return Error(r, 400, "bad_request", "version has invalid percent-encoding");
+      }
+      if (std::string reason = IdRuleViolation("version", id_, options_.max_id_bytes);
+          !reason.empty()) {
+        return Error(r, 400, "bad_request", reason);
       }
       job->version = id_;
       r->deferred = true;
@@ -309,16 +312,10 @@ void Router::ServeList(Route route, std::string_view raw_id, std::string_view qu
                      : (users ? "user_id has invalid percent-encoding"
                               : "item_id has invalid percent-encoding"));
   }
-  if (id_.empty()) {
-    return Error(r, 400, "bad_request", users ? "user_id is empty" : "item_id is empty");
-  }
-  if (id_.size() > options_.max_id_bytes) {
-    return Error(r, 400, "bad_request", users ? "user_id is too long" : "item_id is too long");
-  }
-  if (HasControlChars(id_) || !IsValidUtf8(id_)) {
-    return Error(r, 400, "bad_request",
-                 users ? "user_id must be UTF-8 text without control characters"
-                       : "item_id must be UTF-8 text without control characters");
+  // The rules every ID entered by (docs/api.md), so no stored list has an ID
+  // this refuses.
+  if (std::string reason = IdRuleViolation(what, id_, options_.max_id_bytes); !reason.empty()) {
+    return Error(r, 400, "bad_request", reason);
   }
 
   std::string_view raw_k;

@@ -16,7 +16,7 @@ class RouterTest : public ::testing::Test {
   RouterTest() : metrics_(1), router_(options_, &source_, &metrics_, 0) {
     source_.SetActiveVersion("v7");
     source_.SetUserRecommendations("alice", {{"i1", 0.9f}, {"i2", 0.5f}, {"i3", 0.25f}});
-    source_.SetUserRecommendations("a\"b", {{"i1", 1.0f}});
+    source_.SetUserRecommendations("a\\b", {{"i1", 1.0f}});
     source_.SetUserRecommendations("caf\xC3\xA9", {{"i2", 2.0f}});
     source_.SetPopularItems({{"p1", 3.0f}, {"p2", 2.0f}});
     source_.SetSimilarItems("i1", {{"i2", 0.75f}, {"i3", 0.125f}});
@@ -107,9 +107,9 @@ TEST_F(RouterTest, SimilarItems) {
 
 TEST_F(RouterTest, IdsArePercentDecodedAndValidated) {
   EXPECT_EQ(Call("/v1/users/al%69ce/recommendations?k=1").status, 200);
-  const HttpResponse quoted = Call("/v1/users/a%22b/recommendations");
-  EXPECT_EQ(quoted.status, 200);
-  EXPECT_TRUE(quoted.body.starts_with("{\"user_id\":\"a\\\"b\",")) << quoted.body;
+  const HttpResponse escaped = Call("/v1/users/a%5Cb/recommendations");
+  EXPECT_EQ(escaped.status, 200);
+  EXPECT_TRUE(escaped.body.starts_with("{\"user_id\":\"a\\\\b\",")) << escaped.body;
   const HttpResponse utf8 = Call("/v1/users/caf%C3%A9/recommendations");
   EXPECT_EQ(utf8.status, 200);
   EXPECT_EQ(utf8.body.find("popular"), std::string::npos);
@@ -120,6 +120,13 @@ TEST_F(RouterTest, IdsArePercentDecodedAndValidated) {
   ExpectError("/v1/users/%C3%28/recommendations", 400, "bad_request");  // invalid UTF-8
   ExpectError("/v1/users//recommendations", 400, "bad_request");
   ExpectError("/v1/items//similar", 400, "bad_request");
+  // The same ID rules as events and training files (reco/ids.h): no such ID
+  // can be stored, so none is looked up.
+  ExpectError("/v1/users/a%22b/recommendations", 400, "bad_request");
+  ExpectError("/v1/users/a%2Cb/recommendations", 400, "bad_request");
+  ExpectError("/v1/users/%20alice/recommendations", 400, "bad_request");
+  ExpectError("/v1/items/i1%20/similar", 400, "bad_request");
+  ExpectError("/v1/items/i%7F/similar", 400, "bad_request");
   ExpectError("/v1/users/" + std::string(options_.max_id_bytes + 1, 'x') + "/recommendations", 400,
               "bad_request");
   // Exactly at the limit is fine (unknown, so the popular list).

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "../store/faulty_kv_store.h"
 #include "reco/kv_store.h"
 #include "reco/rec_store.h"
 #include "reco/server.h"
@@ -32,6 +33,17 @@ void Publish(RecommendationStore* store, const std::string& version, float score
   ASSERT_TRUE(store->Activate(version).ok());
 }
 
+// A server on a free loopback port over `source`; null (with the test
+// failed) when it does not start.
+std::unique_ptr<HttpServer> StartServer(RecommendationSource* source, int threads) {
+  ServerOptions options;
+  options.port = 0;
+  options.threads = threads;
+  auto server = HttpServer::Start(options, source);
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? std::move(server).value() : nullptr;
+}
+
 TEST(StoreSourceTest, ServesActiveVersionAndSeesSwitches) {
   RecStoreOptions store_options;
   store_options.refresh_interval = std::chrono::milliseconds(10);
@@ -39,12 +51,9 @@ TEST(StoreSourceTest, ServesActiveVersionAndSeesSwitches) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto source = MakeStoreSource(store->get());
 
-  ServerOptions options;
-  options.port = 0;
-  options.threads = 2;
-  auto server = HttpServer::Start(options, source.get());
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  TestClient c((*server)->port());
+  std::unique_ptr<HttpServer> server = StartServer(source.get(), 2);
+  ASSERT_NE(server, nullptr);
+  TestClient c(server->port());
 
   // Nothing published yet: not ready, and list reads say so.
   auto r = c.Get("/readyz");
@@ -121,12 +130,9 @@ TEST(StoreSourceTest, DamagedValueIs500ForThatKeyAndCounted) {
   ASSERT_TRUE(kv.Put("reco/v/v1/u/bob", intact).ok());
 
   auto source = MakeStoreSource(store->get());
-  ServerOptions options;
-  options.port = 0;
-  options.threads = 1;
-  auto server = HttpServer::Start(options, source.get());
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  TestClient c((*server)->port());
+  std::unique_ptr<HttpServer> server = StartServer(source.get(), 1);
+  ASSERT_NE(server, nullptr);
+  TestClient c(server->port());
 
   auto r = c.Get("/v1/users/alice/recommendations");
   ASSERT_TRUE(r);
@@ -147,6 +153,44 @@ TEST(StoreSourceTest, DamagedValueIs500ForThatKeyAndCounted) {
   r = c.Get("/metrics");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("reco_store_errors_total 2\n"), std::string::npos) << r->body;
+}
+
+// Reads that fail (EIO from the disk under the store) are a 503 for the
+// request, counted as store errors, never a crash or a popular list passed
+// off as the user's; once the store reads again the same server answers 200,
+// without a restart.
+TEST(StoreSourceTest, FailingReadsAre503UntilTheStoreRecovers) {
+  auto owned = testing_util::FaultyKvStore::OverMemory();
+  testing_util::FaultyKvStore* faulty = owned.get();
+  auto store = RecommendationStore::Create(std::move(owned));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Publish(store->get(), "v1", 1.0f);
+  auto source = MakeStoreSource(store->get());
+  std::unique_ptr<HttpServer> server = StartServer(source.get(), 1);
+  ASSERT_NE(server, nullptr);
+  TestClient c(server->port());
+
+  faulty->fail_reads = true;
+  for (const char* target : {"/v1/users/alice/recommendations", "/v1/items/i1/similar",
+                             "/v1/users/carol/recommendations"}) {
+    auto r = c.Get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 503) << target;
+    EXPECT_EQ(r->body, "{\"error\":{\"code\":\"unavailable\",\"message\":\"store unavailable\"}}")
+        << target;
+  }
+  auto r = c.Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("reco_store_errors_total 3\n"), std::string::npos) << r->body;
+  EXPECT_GE(faulty->injected_failures(), 3u);
+
+  faulty->fail_reads = false;
+  r = c.Get("/v1/users/alice/recommendations");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body,
+            "{\"user_id\":\"alice\",\"model_version\":\"v1\",\"source\":\"model\",\"items\":["
+            "{\"item_id\":\"i1\",\"score\":1},{\"item_id\":\"i2\",\"score\":1}]}");
 }
 
 }  // namespace
