@@ -174,7 +174,8 @@ class FixedRows {
   RankedLists ToLists() && {
     const uint64_t n_rows = counts_.size();
     RankedLists lists;
-    lists.indptr.resize(n_rows + 1);
+    // assign, not resize: resize trips a GCC 12 -O3 -Warray-bounds false positive.
+    lists.indptr.assign(n_rows + 1, 0);
     uint64_t filled = 0;
     for (uint64_t r = 0; r < n_rows; ++r) {
       const uint64_t src = r * k_;
