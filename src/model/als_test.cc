@@ -6,14 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "model_test_data.h"
+
 namespace reco {
 namespace {
 
-IdMap SequentialIds(uint32_t n, const std::string& prefix) {
-  IdMap ids;
-  for (uint32_t i = 0; i < n; ++i) ids.GetOrAdd(prefix + std::to_string(i));
-  return ids;
-}
+using model_test::RandomMatrix;
+using model_test::SequentialIds;
 
 CsrMatrix Matrix(uint32_t rows, uint32_t cols, const std::vector<Interaction>& cells) {
   return CsrMatrix::FromInteractions(cells, rows, cols);
@@ -28,24 +27,6 @@ AlsTrainer MakeTrainer(const CsrMatrix& m, const AlsOptions& o) {
 Result<FactorModel> Train(const CsrMatrix& m, const AlsOptions& o,
                           const IterationCallback& cb = nullptr) {
   return TrainAls(m, SequentialIds(m.rows, "u"), SequentialIds(m.cols, "i"), o, cb);
-}
-
-// A reproducible sparse matrix: about `density` of the cells, values 1..5.
-CsrMatrix RandomMatrix(uint32_t rows, uint32_t cols, double density, uint64_t seed) {
-  std::vector<Interaction> cells;
-  uint64_t state = seed;
-  auto next = [&state] {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return state >> 33;
-  };
-  for (uint32_t u = 0; u < rows; ++u) {
-    for (uint32_t i = 0; i < cols; ++i) {
-      if (static_cast<double>(next() % 10000) < density * 10000) {
-        cells.push_back({u, i, static_cast<float>(1 + next() % 5), 0});
-      }
-    }
-  }
-  return Matrix(rows, cols, cells);
 }
 
 // The 2 x 2 example used by the hand-derived tests:

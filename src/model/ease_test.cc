@@ -12,14 +12,14 @@
 
 #include "../testing/temp_dir.h"
 #include "family.h"
-#include "item_item_test_data.h"
+#include "model_test_data.h"
 #include "reco/recommender.h"
 
 namespace reco {
 namespace {
 
-using item_item_test::Data;
-using item_item_test::FromDense;
+using model_test::Data;
+using model_test::FromDense;
 
 using Dense = std::vector<std::vector<double>>;
 

@@ -9,34 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "model_test_data.h"
 #include "reco/als.h"
 
 namespace reco {
 namespace {
 
-IdMap SequentialIds(uint32_t n, const std::string& prefix) {
-  IdMap ids;
-  for (uint32_t i = 0; i < n; ++i) ids.GetOrAdd(prefix + std::to_string(i));
-  return ids;
-}
-
-// A reproducible sparse matrix: about `density` of the cells, values 1..5.
-CsrMatrix RandomMatrix(uint32_t rows, uint32_t cols, double density, uint64_t seed) {
-  std::vector<Interaction> cells;
-  uint64_t state = seed;
-  auto next = [&state] {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return state >> 33;
-  };
-  for (uint32_t u = 0; u < rows; ++u) {
-    for (uint32_t i = 0; i < cols; ++i) {
-      if (static_cast<double>(next() % 10000) < density * 10000) {
-        cells.push_back({u, i, static_cast<float>(1 + next() % 5), 0});
-      }
-    }
-  }
-  return CsrMatrix::FromInteractions(cells, rows, cols);
-}
+using model_test::RandomMatrix;
+using model_test::SequentialIds;
 
 // A model with one user (unused by fold-in) and the given item factors.
 FactorModel HandModel(ModelKind kind, const FactorMatrix& item_factors, float regularization) {

@@ -1,4 +1,6 @@
-// Tiny hand-made data sets for the item-item families' known-answer tests
+// Test data for the model library's tests, one copy each: numbered ID maps,
+// a reproducible random matrix (the ALS and fold-in tests), and tiny
+// hand-made data sets for the item-item families' known-answer tests
 // (ease_test.cc, knn_test.cc): users "u0".., items "i0".., as FitData.
 #pragma once
 
@@ -9,12 +11,32 @@
 #include "reco/interactions.h"
 #include "reco/recommender.h"
 
-namespace reco::item_item_test {
+namespace reco::model_test {
 
-inline IdMap NumberedIds(uint32_t n, const std::string& prefix) {
+// prefix + "0", prefix + "1", ..., n of them.
+inline IdMap SequentialIds(uint32_t n, const std::string& prefix) {
   IdMap ids;
   for (uint32_t i = 0; i < n; ++i) ids.GetOrAdd(prefix + std::to_string(i));
   return ids;
+}
+
+// A reproducible sparse matrix: about `density` of the cells, values 1..5
+// (a 64-bit LCG, so the same on every platform and standard library).
+inline CsrMatrix RandomMatrix(uint32_t rows, uint32_t cols, double density, uint64_t seed) {
+  std::vector<Interaction> cells;
+  uint64_t state = seed;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  for (uint32_t u = 0; u < rows; ++u) {
+    for (uint32_t i = 0; i < cols; ++i) {
+      if (static_cast<double>(next() % 10000) < density * 10000) {
+        cells.push_back({u, i, static_cast<float>(1 + next() % 5), 0});
+      }
+    }
+  }
+  return CsrMatrix::FromInteractions(cells, rows, cols);
 }
 
 struct Data {
@@ -33,8 +55,8 @@ inline Data FromDense(const std::vector<std::vector<float>>& dense) {
       if (dense[u][i] != 0) cells.push_back({u, i, dense[u][i], 0});
     }
   }
-  d.users = NumberedIds(static_cast<uint32_t>(dense.size()), "u");
-  d.items = NumberedIds(static_cast<uint32_t>(dense[0].size()), "i");
+  d.users = SequentialIds(static_cast<uint32_t>(dense.size()), "u");
+  d.items = SequentialIds(static_cast<uint32_t>(dense[0].size()), "i");
   d.m = CsrMatrix::FromInteractions(cells, d.users.size(), d.items.size());
   return d;
 }
@@ -47,8 +69,8 @@ inline Data FromCells(uint32_t users, uint32_t items,
   for (const auto& c : cells) {
     records.push_back({static_cast<uint32_t>(c[0]), static_cast<uint32_t>(c[1]), 1.0f, c[2]});
   }
-  d.users = NumberedIds(users, "u");
-  d.items = NumberedIds(items, "i");
+  d.users = SequentialIds(users, "u");
+  d.items = SequentialIds(items, "i");
   d.m = CsrMatrix::FromInteractions(records, users, items);
   // Timestamps parallel to the CSR values (rows, then increasing columns).
   for (uint32_t u = 0; u < users; ++u) {
@@ -61,4 +83,4 @@ inline Data FromCells(uint32_t users, uint32_t items,
   return d;
 }
 
-}  // namespace reco::item_item_test
+}  // namespace reco::model_test
