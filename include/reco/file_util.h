@@ -52,9 +52,9 @@ bool IsTemporaryFileName(std::string_view file_name);
 //
 // A target that cannot be replaced by a rename is written in place instead,
 // appending: one that exists and is not a regular file or a directory (a
-// pipe, a terminal, /dev/null) and any path under /dev/ or /proc/ (so
-// `--json /dev/stdout > out.json` writes into out.json through the shell's
-// descriptor rather than renaming a file over the /dev/stdout symlink).
+// pipe, a terminal, /dev/null), a path under /proc/, and a link under /dev/
+// (so `--json /dev/stdout > out.json` writes into out.json through the
+// shell's descriptor rather than renaming a file over the /dev/stdout link).
 // Such a write is neither atomic nor fsync'ed: the reader is a stream.
 class AtomicFileWriter {
  public:

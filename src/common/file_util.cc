@@ -103,12 +103,20 @@ Result<std::string> ReadUpTo(const std::string& path, size_t limit, bool refuse_
   return bytes;
 }
 
-// True for targets AtomicFileWriter writes in place (see file_util.h).
+// True for targets AtomicFileWriter writes in place (see file_util.h): a
+// descriptor reached through /proc (/proc/self/fd/N, and /dev/stdout or
+// /dev/fd/N, links into it) or anything that is not a regular file. A
+// regular file in a real directory under /dev (/dev/shm) is written as
+// anywhere else.
 bool MustWriteInPlace(const std::string& path) {
   std::error_code ec;
   const std::string absolute = std::filesystem::absolute(path, ec).lexically_normal().string();
-  if (!ec && (absolute.starts_with("/dev/") || absolute.starts_with("/proc/"))) return true;
+  if (!ec && absolute.starts_with("/proc/")) return true;
   struct stat st {};
+  if (!ec && absolute.starts_with("/dev/") && ::lstat(path.c_str(), &st) == 0 &&
+      S_ISLNK(st.st_mode)) {
+    return true;
+  }
   return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 

@@ -250,6 +250,18 @@ TEST_F(FileUtilTest, AbandonedInPlaceWriteLeavesTheDeviceAlone) {
   EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
+TEST_F(FileUtilTest, ARegularFileUnderDevShmIsWrittenAtomically) {
+  if (::access("/dev/shm", W_OK) != 0) GTEST_SKIP() << "no writable /dev/shm";
+  const std::string target = "/dev/shm/reco-file-util-" + std::to_string(::getpid());
+  AtomicFileWriter w;
+  ASSERT_TRUE(w.Open(target).ok());
+  EXPECT_FALSE(w.in_place());  // a real file in a real directory, not a stream
+  ASSERT_TRUE(w.Append("x").ok());
+  ASSERT_TRUE(w.Commit().ok());
+  EXPECT_EQ(Slurp(target), "x");
+  ::unlink(target.c_str());
+}
+
 TEST_F(FileUtilTest, AFifoIsWrittenInPlaceAndARegularFileIsNot) {
   ASSERT_EQ(::mkfifo(Path("fifo").c_str(), 0600), 0) << std::strerror(errno);
   // O_RDWR on a FIFO (Linux) opens without waiting for a writer.

@@ -54,13 +54,17 @@ std::string Mib(double bytes) {
   return text;
 }
 
+// The fit's memory limit is not part of the model.
+ModelConfig WithoutFitLimit(ModelConfig config) {
+  config.ease.max_memory_bytes = 0;
+  return config;
+}
+
 class EaseRecommender final : public ItemItemRecommender {
  public:
   EaseRecommender(const ModelConfig& config, IdMap users, IdMap items, std::vector<float> weights)
-      : ItemItemRecommender(config, std::move(users), std::move(items)),
-        weights_(std::move(weights)) {
-    config_.ease.max_memory_bytes = 0;  // a fit limit, not part of the model
-  }
+      : ItemItemRecommender(WithoutFitLimit(config), std::move(users), std::move(items)),
+        weights_(std::move(weights)) {}
 
   ModelFamily family() const override { return ModelFamily::kEase; }
   // Row i of B (item i's contribution to every item's score).

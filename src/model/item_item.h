@@ -80,9 +80,8 @@ class ItemItemRecommender : public FamilyRecommender {
     };
   }
 
-  ModelConfig config_;
-
  private:
+  ModelConfig config_;
   IdMap users_;
   IdMap items_;
 };
