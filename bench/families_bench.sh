@@ -13,15 +13,20 @@
 #               user's top 10, every item's 10 similar items): wall time;
 # and `reco tune --families ials,ease,knn --trials TUNE_TRIALS` (default 12):
 # wall time and the chosen trial. A family that refuses the data (EASE over
-# its memory limit) is recorded with its message, not as a failure of the run.
+# its memory limit) is recorded with its message; any other failure stops the
+# run with the command's output.
 # Threads: every core (the commands' defaults). The synthetic set is 20,000
 # users x 4,000 items, implicit counts, seed 7 (`reco data synth`).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-reco=${1:?usage: bench/families_bench.sh RECO_BIN OUT_JSON [DATA_FILE] [TUNE_TRIALS]}
-out=${2:?usage: bench/families_bench.sh RECO_BIN OUT_JSON [DATA_FILE] [TUNE_TRIALS]}
-ml100k=${3:-${RECO_DATA_DIR:-../shared/data/movielens}/ml-100k/u.data}
+usage="usage: bench/families_bench.sh RECO_BIN OUT_JSON [DATA_FILE] [TUNE_TRIALS]"
+# Paths as given, before the cd below.
+reco=$(realpath "${1:?$usage}")
+out=$(realpath -m "${2:?$usage}")
+ml100k=${3:+$(realpath -m "$3")}
 trials=${4:-12}
+cd "$(dirname "$0")/.."
+ml100k=${ml100k:-${RECO_DATA_DIR:-../shared/data/movielens}/ml-100k/u.data}
+[ -x "$reco" ] || { echo "families_bench: $reco is not an executable" >&2; exit 1; }
 [ -f "$ml100k" ] || { echo "families_bench: no data file $ml100k" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -42,7 +47,8 @@ for ds in ml100k synth1m; do
     start=$(now)
     if "$reco" train --train "$file" --family "$family" -o "$model" >"$tmp/train.log" 2>&1; then
       end=$(now)
-      fit=$(grep -o 'trained in [0-9.]*s' "$tmp/train.log" | grep -o '[0-9.]*' | head -1)
+      fit=$(grep -o 'trained in [0-9.]*s' "$tmp/train.log" | grep -o '[0-9.]*' | head -1 || true)
+      [ -n "$fit" ] || { cat "$tmp/train.log" >&2; echo "families_bench: no 'trained in' line" >&2; exit 1; }
       bytes=$(stat -c %s "$model")
       echo "families_bench: $ds $family: precompute" >&2
       pstart=$(now)
@@ -52,9 +58,13 @@ for ds in ml100k synth1m; do
       pend=$(now)
       printf '%s\t%s\tok\t%s\t%s\t%s\t%s\t\n' "$ds" "$family" "$fit" \
         "$(elapsed "$start" "$end")" "$bytes" "$(elapsed "$pstart" "$pend")" >>"$rows"
-    else
-      reason=$(grep -v '^\s*$' "$tmp/train.log" | tail -1 | tr '\t' ' ')
+    elif grep -q 'more than the memory limit' "$tmp/train.log"; then
+      reason=$(grep 'more than the memory limit' "$tmp/train.log" | tail -1 | tr '\t' ' ')
       printf '%s\t%s\trefused\t\t\t\t\t%s\n' "$ds" "$family" "$reason" >>"$rows"
+    else
+      cat "$tmp/train.log" >&2
+      echo "families_bench: reco train --family $family failed on $ds" >&2
+      exit 1
     fi
   done
   echo "families_bench: $ds: tune ($trials trials)" >&2
@@ -63,7 +73,7 @@ for ds in ml100k synth1m; do
     -o "$tmp/$ds-tuned.model" >"$tmp/tune.log" 2>&1 || { tail -5 "$tmp/tune.log" >&2; exit 1; }
   end=$(now)
   printf '%s\ttune\tok\t\t%s\t\t\t%s\n' "$ds" "$(elapsed "$start" "$end")" \
-    "$(grep '^best: ' "$tmp/tune.log" | tr '\t' ' ')" >>"$rows"
+    "$(grep '^best: ' "$tmp/tune.log" | tr '\t' ' ' || true)" >>"$rows"
 done
 
 python3 - "$rows" "$trials" "${synth_args[*]}" >"$out" <<'EOF'

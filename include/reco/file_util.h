@@ -4,7 +4,8 @@
 // AtomicFileWriter: write a temporary file beside the target, fsync it,
 // rename it over the target, fsync the directory. Readers see the old file or
 // the new one, never a mix, and after Commit returns the new one survives a
-// power cut.
+// power cut. (A target that is a stream, such as /dev/stdout, is the one
+// exception: see AtomicFileWriter.)
 #pragma once
 
 #include <cstddef>
@@ -37,7 +38,8 @@ Status SyncParentDirectory(const std::string& path);
 Status WriteNewFileSynced(const std::string& path, std::string_view bytes);
 
 // Replaces `path` with `bytes` atomically and durably (see the top of this
-// file). On failure `path` is unchanged and no temporary file is left.
+// file). On failure `path` is unchanged and no temporary file is left. A
+// stream target (AtomicFileWriter below) is written in place instead.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 // The temporary files beside a target are named "<target>.tmp.<pid>.<n>",
@@ -50,12 +52,15 @@ bool IsTemporaryFileName(std::string_view file_name);
 // writer without a successful Commit() removes the temporary file and leaves
 // the target untouched. Not thread-safe.
 //
-// A target that cannot be replaced by a rename is written in place instead,
-// appending: one that exists and is not a regular file or a directory (a
-// pipe, a terminal, /dev/null), a path under /proc/, and a link under /dev/
-// (so `--json /dev/stdout > out.json` writes into out.json through the
-// shell's descriptor rather than renaming a file over the /dev/stdout link).
-// Such a write is neither atomic nor fsync'ed: the reader is a stream.
+// A target that is a stream, not a file to replace, is written in place
+// instead: /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N through a
+// dup of that descriptor (so `--json /dev/stdout > out.json` writes into
+// out.json at the shell's offset and never renames a file over the
+// /dev/stdout link); any other path under /proc/ and anything that exists
+// and is not a regular file or a directory (a FIFO, a terminal, /dev/null)
+// opened for appending. Such a write is neither atomic nor fsync'ed, and
+// what was written before a failure or an abandoned write stays written: the
+// reader is a stream.
 class AtomicFileWriter {
  public:
   AtomicFileWriter() = default;

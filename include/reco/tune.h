@@ -60,8 +60,9 @@ struct TuneOptions {
   // Off for callers that fit it themselves (reco pipeline --tune).
   bool refit = true;
   // When set, trials.tsv and trials.json (WriteTuneTrials) are written into
-  // this existing directory once the search ends, also when every trial
-  // failed, so the record of a failed search is kept next to its error.
+  // this existing directory once the search ends (also when every trial
+  // failed or the refit fails, so the record is kept next to the error) and
+  // again after the refit.
   std::string report_dir;
   // Called after every trial with it and the best so far (may be the same).
   std::function<void(const TuneTrial& trial, const TuneTrial& best)> on_trial;

@@ -103,20 +103,37 @@ Result<std::string> ReadUpTo(const std::string& path, size_t limit, bool refuse_
   return bytes;
 }
 
-// True for targets AtomicFileWriter writes in place (see file_util.h): a
-// descriptor reached through /proc (/proc/self/fd/N, and /dev/stdout or
-// /dev/fd/N, links into it) or anything that is not a regular file. A
-// regular file in a real directory under /dev (/dev/shm) is written as
-// anywhere else.
-bool MustWriteInPlace(const std::string& path) {
+// The descriptor a path names by alias: /dev/stdout, /dev/stderr, /dev/fd/N
+// and /proc/self/fd/N; -1 for any other path. Such a target is written
+// through a dup of that descriptor, not reopened: the write then shares the
+// caller's file offset (so a shell's later output follows it rather than
+// overwriting it) and works for sockets, which cannot be reopened.
+int DescriptorAlias(const std::string& path) {
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (std::string_view prefix :
+       {std::string_view("/dev/fd/"), std::string_view("/proc/self/fd/")}) {
+    if (!path.starts_with(prefix)) continue;
+    const std::string_view digits = std::string_view(path).substr(prefix.size());
+    if (digits.empty() || digits.size() > 9) return -1;
+    int fd = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return -1;
+      fd = fd * 10 + (c - '0');
+    }
+    return fd;
+  }
+  return -1;
+}
+
+// True for the other targets AtomicFileWriter writes in place (see
+// file_util.h): anything under /proc and anything that exists and is not a
+// regular file or a directory (a FIFO, a terminal, /dev/null).
+bool IsStream(const std::string& path) {
   std::error_code ec;
   const std::string absolute = std::filesystem::absolute(path, ec).lexically_normal().string();
   if (!ec && absolute.starts_with("/proc/")) return true;
   struct stat st {};
-  if (!ec && absolute.starts_with("/dev/") && ::lstat(path.c_str(), &st) == 0 &&
-      S_ISLNK(st.st_mode)) {
-    return true;
-  }
   return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
@@ -185,13 +202,19 @@ void AtomicFileWriter::Abandon() {
 Status AtomicFileWriter::Open(const std::string& path) {
   Abandon();
   path_ = path;
-  in_place_ = MustWriteInPlace(path);
+  const int alias = DescriptorAlias(path);
+  in_place_ = alias >= 0 || IsStream(path);
   tmp_ = in_place_ ? path : TempPathFor(path);
   buffer_.clear();
   bytes_ = 0;
   error_ = Status::Ok();
-  fd_ = in_place_ ? ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)
-                  : ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (alias >= 0) {
+    fd_ = ::fcntl(alias, F_DUPFD_CLOEXEC, 0);
+  } else if (in_place_) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  } else {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd_ < 0) {
     error_ = ErrnoStatus((in_place_ ? "cannot open " : "cannot create ") + tmp_, errno);
     return error_;

@@ -214,25 +214,41 @@ TEST_F(FileUtilTest, WritesAPipeInPlace) {
   EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "streamed\n");
 }
 
-TEST_F(FileUtilTest, WritesARegularFileReachedThroughProcInPlace) {
-  // As `reco eval --json /dev/stdout >> out.json`: the shell's descriptor is
-  // a regular file; its inode must stay and what it held must stay.
-  ASSERT_TRUE(WriteFileAtomically(Path("out.json"), "before|").ok());
+TEST_F(FileUtilTest, WritesThroughTheDescriptorAPathAliasesAtItsOffset) {
+  // As `{ reco eval --json /dev/stdout; echo done; } > out.json`: the
+  // descriptor is a regular file; the write goes after what the process wrote
+  // to it, what is written to it afterwards goes after the write, and the
+  // file is the same inode throughout.
+  ASSERT_TRUE(WriteFileAtomically(Path("out.json"), "").ok());
   struct stat before {};
   ASSERT_EQ(::stat(Path("out.json").c_str(), &before), 0);
-  const int fd = ::open(Path("out.json").c_str(), O_WRONLY);
+  const int fd = ::open(Path("out.json").c_str(), O_WRONLY | O_TRUNC);
   ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "table|", 6), 6);
   AtomicFileWriter w;
   ASSERT_TRUE(w.Open("/proc/self/fd/" + std::to_string(fd)).ok());
   EXPECT_TRUE(w.in_place());
-  ASSERT_TRUE(w.Append("after").ok());
+  ASSERT_TRUE(w.Append("json|").ok());
   ASSERT_TRUE(w.Commit().ok());
+  ASSERT_EQ(::write(fd, "done", 4), 4);
+  ASSERT_TRUE(WriteFileAtomically("/dev/fd/" + std::to_string(fd), "|again").ok());
   ::close(fd);
-  EXPECT_EQ(Slurp(Path("out.json")), "before|after");
+  EXPECT_EQ(Slurp(Path("out.json")), "table|json|done|again");
   struct stat after {};
   ASSERT_EQ(::stat(Path("out.json").c_str(), &after), 0);
   EXPECT_EQ(after.st_ino, before.st_ino);
   EXPECT_EQ(Entries(), std::set<std::string>{"out.json"});  // no temporary beside it
+}
+
+TEST_F(FileUtilTest, AClosedDescriptorAliasIsAnErrorNamingThePath) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  const std::string target = "/dev/fd/" + std::to_string(fds[1]);
+  const Status st = WriteFileAtomically(target, "x");
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find(target), std::string::npos) << st.ToString();
 }
 
 TEST_F(FileUtilTest, AbandonedInPlaceWriteLeavesTheDeviceAlone) {

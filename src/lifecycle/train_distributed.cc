@@ -6,8 +6,11 @@
 #include <string>
 #include <utility>
 
+#include "reco/als.h"
 #include "reco/distributed.h"
+#include "reco/interactions.h"
 #include "reco/lifecycle.h"
+#include "reco/recommender.h"
 #include "training_metadata.h"
 
 namespace reco {

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reco/loader.h"
+#include "reco/interactions.h"
 #include "reco/recommender.h"
 
 namespace reco::lifecycle_internal {

@@ -270,12 +270,11 @@ Result<TuneResult> Tune(const Dataset& train, const TuneOptions& options) {
     return Status::FailedPrecondition("tune: every trial failed:" + reasons);
   }
 
-  if (!options.refit) {
-    if (!options.report_dir.empty()) {
-      RECO_RETURN_IF_ERROR(WriteTuneTrials(result, options, options.report_dir));
-    }
-    return result;
+  // Recorded before the refit, so a refit that fails still leaves the search.
+  if (!options.report_dir.empty()) {
+    RECO_RETURN_IF_ERROR(WriteTuneTrials(result, options, options.report_dir));
   }
+  if (!options.refit) return result;
   RECO_ASSIGN_OR_RETURN(TrainingRun refit,
                         TrainWithProgress(train, result.trials[result.best].config, options.threads,
                                           nullptr, options.k, "refit best"));
@@ -291,7 +290,7 @@ Result<TuneResult> Tune(const Dataset& train, const TuneOptions& options) {
   refit.model->set_metadata_json(meta.dump());
   result.refit_seconds = refit.seconds;
   result.model = std::move(refit.model);
-  if (!options.report_dir.empty()) {
+  if (!options.report_dir.empty()) {  // again, with the refit's time
     RECO_RETURN_IF_ERROR(WriteTuneTrials(result, options, options.report_dir));
   }
   return result;

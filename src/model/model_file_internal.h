@@ -128,11 +128,12 @@ Status ReadIds(Cursor& cursor, uint32_t count, uint64_t bytes, const char* what,
 // InvalidArgument when an ID is too long for its u32 length prefix.
 Status CheckIdLengths(const IdMap& ids, const std::string& path);
 
-// Writes `path` atomically: `body` writes every byte but the checksum into a
-// temporary file beside it (returning false if it gave up), then the XXH64
-// of those bytes is appended and the file committed (AtomicFileWriter:
-// fsync, rename over `path`, fsync the directory). IOError naming the file on
-// failure; the temporary file never outlives a failure.
+// Writes `path` through AtomicFileWriter: `body` writes every byte but the
+// checksum into a temporary file beside it (returning false if it gave up),
+// then the XXH64 of those bytes is appended and the file committed (fsync,
+// rename over `path`, fsync the directory; a stream target such as
+// /dev/stdout is written in place). IOError naming the file on failure; the
+// temporary file never outlives a failure.
 Status WriteChecksummedFile(const std::string& path,
                             const std::function<bool(HashingWriter&)>& body);
 

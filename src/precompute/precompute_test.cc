@@ -74,28 +74,34 @@ TEST(PrecomputeTest, WritesUserSimilarAndPopularLists) {
   EXPECT_EQ((*store)->GetUserRecs("nobody", &list).code(), Status::Code::kNotFound);
 }
 
-// A store that stops taking writes part-way (a full disk) fails the
-// precompute with the store's error; the version that was active stays active
-// and whole, and the same precompute succeeds once the store takes writes.
+// A store that stops taking writes part-way through a version (a full disk)
+// fails the precompute with the store's error; the lists that landed stay
+// invisible, the version that was active stays active and whole, and the same
+// precompute succeeds once the store takes writes.
 TEST(PrecomputeTest, AFailedStoreWriteLeavesTheActiveVersionServing) {
   const FactorModel m = TinyModel();
   const CsrMatrix seen =
       CsrMatrix::FromInteractions({{0, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 1, 0}}, 2, 3);
   auto owned = testing_util::FaultyKvStore::OverMemory();
   testing_util::FaultyKvStore* faulty = owned.get();
-  auto store = RecommendationStore::Create(std::move(owned));
+  RecStoreOptions one_list_per_write;
+  one_list_per_write.batch_max_ops = 1;
+  auto store = RecommendationStore::Create(std::move(owned), one_list_per_write);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   PrecomputeOptions opts = TinyOptions("v1");
   ASSERT_TRUE(PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts).ok());
 
   opts.version = "v2";
-  faulty->writes_until_failure = 1;  // the first write lands, the next ones fail
+  // BeginVersion's clean-up and the first two lists land, then the disk is full.
+  faulty->writes_until_failure = 3;
   auto failed = PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().code(), Status::Code::kIOError) << failed.status().ToString();
   EXPECT_NE(failed.status().message().find("No space left on device"), std::string::npos)
       << failed.status().ToString();
   EXPECT_GT(faulty->injected_failures(), 0u);
+  std::string landed;
+  EXPECT_TRUE(faulty->base().Get("reco/v/v2/u/u1", &landed).ok());  // written, not visible
   auto active = (*store)->ActiveVersion();
   ASSERT_TRUE(active.ok()) << active.status().ToString();
   EXPECT_EQ(*active, "v1");
@@ -103,6 +109,7 @@ TEST(PrecomputeTest, AFailedStoreWriteLeavesTheActiveVersionServing) {
   ASSERT_TRUE((*store)->GetUserRecs("u2", &list).ok());
   EXPECT_EQ(list.version(), "v1");
   EXPECT_EQ(list.size(), 2u);
+  EXPECT_FALSE((*store)->GetVersionMeta("v2").ok());  // no version record: never listed
 
   faulty->writes_until_failure = -1;
   auto healed = PrecomputeToStore(*MakeAlsRecommender(m), seen, store->get(), opts);

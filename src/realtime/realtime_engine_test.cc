@@ -719,8 +719,9 @@ TEST_F(RealtimeTest, AFullStoreKeepsRefreshedListsPendingUntilItTakesWritesAgain
 }
 
 // Write-through: a refresh whose list cannot be written is counted and the
-// old list stays, but the event was durable before it was acknowledged, so a
-// restart on a healthy store replays it and the list is refreshed.
+// user's stored list is left as it was (here: none), but the event was
+// durable before it was acknowledged, so a restart on a healthy store replays
+// it and the list is refreshed.
 TEST_F(RealtimeTest, AnAcknowledgedEventSurvivesAFailedListWrite) {
   testing_util::FaultyKvStore* faulty = UseFaultyStore();
   ASSERT_NE(faulty, nullptr);

@@ -303,14 +303,15 @@ void Router::Dispatch(const Request& request, Response* r, WriteJob* job) {
 void Router::ServeList(Route route, std::string_view raw_id, std::string_view query, Response* r) {
   const bool users = route == Route::kUserRecommendations;
   const std::string_view what = users ? "user_id" : "item_id";
-  // Checked before decoding so an oversized id costs nothing.
-  if (raw_id.size() > 3 * static_cast<size_t>(options_.max_id_bytes) ||
-      !PercentDecode(raw_id, &id_)) {
-    return Error(r, 400, "bad_request",
-                 raw_id.size() > 3 * static_cast<size_t>(options_.max_id_bytes)
-                     ? (users ? "user_id is too long" : "item_id is too long")
-                     : (users ? "user_id has invalid percent-encoding"
-                              : "item_id has invalid percent-encoding"));
+  // Checked before decoding so an oversized id costs nothing (the same
+  // message IdRuleViolation gives after decoding).
+  if (raw_id.size() > 3 * static_cast<size_t>(options_.max_id_bytes)) {
+    return Error(
+        r, 400, "bad_request",
+        std::string(what) + " must be 1.." + std::to_string(options_.max_id_bytes) + " bytes");
+  }
+  if (!PercentDecode(raw_id, &id_)) {
+    return Error(r, 400, "bad_request", std::string(what) + " has invalid percent-encoding");
   }
   // The rules every ID entered by (docs/api.md), so no stored list has an ID
   // this refuses.

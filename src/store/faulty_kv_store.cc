@@ -74,7 +74,10 @@ Result<uint64_t> FaultyKvStore::DeletePrefix(std::string_view prefix) {
 }
 
 Status FaultyKvStore::Ping() {
-  if (unavailable.load()) return Status::Unavailable(uri_ + ": injected: store unreachable");
+  if (unavailable.load()) {
+    injected_.fetch_add(1);
+    return Status::Unavailable(uri_ + ": injected: store unreachable");
+  }
   return base_->Ping();
 }
 

@@ -173,10 +173,12 @@ TEST(ForkChildTest, RunsTheBodyAndExitsWithItsResult) {
 
 // A stand-in for `reco serve`: writes a port file the way it does (to a
 // temporary name, then renamed), then serves until SIGTERM. $4 is the port
-// file: ServeProcess appends --port 0 --port-file FILE.
+// file: ServeProcess appends --port 0 --port-file FILE. The SIGTERM handler
+// is in place before the port file exists, as in reco serve: a Stop() right
+// after Start() must find it.
 constexpr const char* kFakeServer =
-    "echo \"starting $1 $2\"; printf 4242 > \"$4.tmp\" && mv \"$4.tmp\" \"$4\"; "
-    "trap 'echo draining; exit 0' TERM; while :; do sleep 0.01; done";
+    "trap 'echo draining; exit 0' TERM; echo \"starting $1 $2\"; "
+    "printf 4242 > \"$4.tmp\" && mv \"$4.tmp\" \"$4\"; while :; do sleep 0.01; done";
 
 TEST(ServeProcessTest, StartsFindsThePortAndStopsWithSigterm) {
   TempDir dir;
