@@ -4,6 +4,7 @@
 // stored list is Corruption for that key alone. RecommendationStore::Verify
 // reports each. The damage is done to data.mdb on disk while no environment
 // is open, as a bad disk or a careless copy would.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reco/coding.h"
@@ -130,6 +132,44 @@ TEST_F(LmdbDamageTest, EmptyDataFileIsRefusedNotReinitialised) {
   EXPECT_NE(st.message().find(DataFile() + ": the data file is empty"), std::string::npos)
       << st.ToString();
   EXPECT_EQ(fs::file_size(DataFile()), 0u);  // nothing was written into it
+}
+
+// An empty data file is not damage while another process is creating the
+// environment (the ranks of an MPI job open one new store at once): the
+// opener that finds it empty and LMDB's lock held waits for the creator
+// instead of refusing. Processes released together by a barrier open fresh
+// stores, round after round; every open must succeed.
+TEST_F(LmdbDamageTest, ProcessesOpeningANewStoreTogetherAllSucceed) {
+  constexpr int kProcesses = 4;
+  for (int round = 0; round < 10; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const std::string uri = Uri() + "/round" + std::to_string(round);
+    int barrier[2];
+    ASSERT_EQ(pipe(barrier), 0);
+    std::vector<testing_util::ChildProcess> openers;
+    for (int p = 0; p < kProcesses; ++p) {
+      auto child = testing_util::ForkChild([&] {
+        close(barrier[1]);
+        char go = 0;
+        if (read(barrier[0], &go, 1) != 1) return 2;
+        auto store = OpenKvStore(uri);
+        if (!store.ok()) {
+          std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
+          return 1;
+        }
+        return (*store)->Put("k", "v").ok() ? 0 : 3;
+      });
+      ASSERT_TRUE(child.ok()) << child.status().ToString();
+      openers.push_back(std::move(child).value());
+    }
+    close(barrier[0]);
+    ASSERT_EQ(write(barrier[1], std::string(kProcesses, 'x').data(), kProcesses), kProcesses);
+    close(barrier[1]);
+    for (testing_util::ChildProcess& opener : openers) {
+      const testing_util::ExitStatus s = opener.Wait(std::chrono::seconds(60));
+      EXPECT_TRUE(s.success()) << s.ToString();
+    }
+  }
 }
 
 TEST_F(LmdbDamageTest, ShortOrForeignFilesAreRefused) {

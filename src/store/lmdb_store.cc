@@ -341,6 +341,26 @@ std::string_view FromVal(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }
 
+// Whether another process has the environment in `dir` open. LMDB holds an
+// fcntl lock on byte 0 of lock.mdb for as long as a process has the
+// environment open, exclusively while the first opener creates and
+// initialises the data file; a process that opens the environment then waits
+// for that lock. (F_GETLK ignores this process's own locks; the caller holds
+// no environment of this directory open, so closing the probe's descriptor
+// releases none of LMDB's.)
+bool OpenByAnotherProcess(const std::filesystem::path& dir) {
+  const int fd = open((dir / "lock.mdb").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 1;
+  const bool in_use = fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  close(fd);
+  return in_use;
+}
+
 Result<std::shared_ptr<LmdbEnv>> OpenEnv(const LmdbOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
@@ -359,17 +379,21 @@ Result<std::shared_ptr<LmdbEnv>> OpenEnv(const LmdbOptions& options) {
   }
 
   // LMDB starts a fresh environment in an empty data file: one that exists
-  // but is empty lost its contents (truncated, or a full disk).
+  // but is empty lost its contents (truncated, or a full disk), unless
+  // another process is creating the environment right now (ranks of one MPI
+  // job open a new store together): LMDB's own lock then makes us wait for
+  // it, and the checks after mdb_env_open see the initialised file.
   const std::string data_file = (canonical / "data.mdb").string();
   if (int fd = open(data_file.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
     struct stat st;
-    Status checked = fstat(fd, &st) != 0
-                         ? Status::IOError("lmdb " + data_file + ": fstat: " + ErrnoText(errno))
-                     : st.st_size == 0
-                         ? Status::Corruption("lmdb " + data_file +
-                                              ": the data file is empty (truncated?); restore the "
-                                              "store or remove the directory to start an empty one")
-                         : CheckMetaPages(data_file, fd, static_cast<uint64_t>(st.st_size));
+    Status checked =
+        fstat(fd, &st) != 0 ? Status::IOError("lmdb " + data_file + ": fstat: " + ErrnoText(errno))
+        : st.st_size != 0   ? CheckMetaPages(data_file, fd, static_cast<uint64_t>(st.st_size))
+        : OpenByAnotherProcess(canonical)
+            ? Status::Ok()
+            : Status::Corruption("lmdb " + data_file +
+                                 ": the data file is empty (truncated?); restore the "
+                                 "store or remove the directory to start an empty one");
     close(fd);
     RECO_RETURN_IF_ERROR(checked);
   }
