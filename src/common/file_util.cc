@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 
@@ -115,12 +116,9 @@ int DescriptorAlias(const std::string& path) {
        {std::string_view("/dev/fd/"), std::string_view("/proc/self/fd/")}) {
     if (!path.starts_with(prefix)) continue;
     const std::string_view digits = std::string_view(path).substr(prefix.size());
-    if (digits.empty() || digits.size() > 9) return -1;
-    int fd = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return -1;
-      fd = fd * 10 + (c - '0');
-    }
+    int fd = -1;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), fd);
+    if (ec != std::errc() || end != digits.data() + digits.size() || fd < 0) return -1;
     return fd;
   }
   return -1;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <iterator>
 #include <mutex>
 #include <string_view>
 #include <system_error>
@@ -25,6 +26,7 @@
 
 #include "reco/coding.h"
 #include "reco/errno_text.h"
+#include "reco/file_util.h"
 #include "reco/ids.h"
 #include "reco/interactions.h"
 #include "reco/text.h"
@@ -737,33 +739,24 @@ Status EventLog::ReplayDirectory(const std::string& dir, uint64_t from_seq,
 
 Result<uint64_t> ExportEventsCsv(const std::string& log_dir, const std::string& out_path,
                                  const EventLogOptions& options) {
-  std::string tmp = out_path + ".tmp";
-  std::FILE* out = std::fopen(tmp.c_str(), "w");
-  if (out == nullptr) return ErrnoStatus("create " + tmp);
+  AtomicFileWriter out;
+  RECO_RETURN_IF_ERROR(out.Open(out_path));
+  RECO_RETURN_IF_ERROR(out.Append("user_id,item_id,rating,timestamp\n"));
   uint64_t count = 0;
   std::string line;
-  std::fputs("user_id,item_id,rating,timestamp\n", out);
-  Status st = EventLog::ReplayDirectory(
+  RECO_RETURN_IF_ERROR(EventLog::ReplayDirectory(
       log_dir, 0,
       [&](uint64_t, const Event& e) {
         // Floor division: an event at -1 ms happened in second -1, not 0.
         int64_t seconds = e.timestamp_ms / 1000 - (e.timestamp_ms % 1000 < 0 ? 1 : 0);
-        line = fmt::format("{},{},{},{}\n", e.user_id, e.item_id, e.value.value_or(1.0f), seconds);
-        if (std::fputs(line.c_str(), out) < 0) return ErrnoStatus("write " + tmp);
+        line.clear();
+        fmt::format_to(std::back_inserter(line), "{},{},{},{}\n", e.user_id, e.item_id,
+                       e.value.value_or(1.0f), seconds);
         ++count;
-        return Status::Ok();
+        return out.Append(line);
       },
-      options);
-  if (std::fflush(out) != 0 && st.ok()) st = ErrnoStatus("write " + tmp);
-  if (st.ok() && ::fsync(::fileno(out)) != 0) st = ErrnoStatus("fsync " + tmp);
-  if (std::fclose(out) != 0 && st.ok()) st = ErrnoStatus("close " + tmp);
-  if (st.ok() && std::rename(tmp.c_str(), out_path.c_str()) != 0) {
-    st = ErrnoStatus("rename " + tmp);
-  }
-  if (!st.ok()) {
-    std::remove(tmp.c_str());
-    return st;
-  }
+      options));
+  RECO_RETURN_IF_ERROR(out.Commit());
   return count;
 }
 

@@ -1,4 +1,5 @@
 #include "reco/event_log.h"
+#include "reco/file_util.h"
 #include "reco/loader.h"
 
 #include <gtest/gtest.h>
@@ -610,7 +611,36 @@ TEST(EventLogTest, ExportWritesTrainingCsv) {
             "alice,m1,4.5,1700000000\n"
             "bob,m2,1,1\n"
             "carol,m3,1,-1\n");
+  // A failed export leaves the previous file whole and no temporary file.
+  const std::string before = ReadFile(out);
   EXPECT_EQ(ExportEventsCsv(dir.path() + "/missing", out).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ReadFile(out), before);
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_FALSE(IsTemporaryFileName(entry.path().filename().string())) << entry.path();
+  }
+}
+
+// `reco events export -o /dev/stdout` writes into the stream (here a pipe)
+// instead of renaming a file over the link.
+TEST(EventLogTest, ExportWritesIntoAStream) {
+  TempDir dir;
+  {
+    auto log = OpenOrDie(dir.path());
+    std::vector<Event> events = {{"alice", "m1", "rating", 4.5f, 2'000}};
+    ASSERT_TRUE(log->Append(events).ok());
+  }
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  Result<uint64_t> n = ExportEventsCsv(dir.path(), "/dev/fd/" + std::to_string(fds[1]));
+  ::close(fds[1]);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);
+  std::string got;
+  char buf[256];
+  for (ssize_t r; (r = ::read(fds[0], buf, sizeof(buf))) > 0;)
+    got.append(buf, static_cast<size_t>(r));
+  ::close(fds[0]);
+  EXPECT_EQ(got, "user_id,item_id,rating,timestamp\nalice,m1,4.5,2\n");
 }
 
 // The export is training input: the interaction loader reads it as ratings.csv.

@@ -16,11 +16,14 @@ std::unique_ptr<FaultyKvStore> FaultyKvStore::OverMemory() {
   return std::make_unique<FaultyKvStore>(std::move(memory).value());
 }
 
+Status FaultyKvStore::OutageFault() {
+  if (!unavailable.load()) return Status::Ok();
+  injected_.fetch_add(1);
+  return Status::Unavailable(uri_ + ": injected: store unreachable");
+}
+
 Status FaultyKvStore::ReadFault() {
-  if (unavailable.load()) {
-    injected_.fetch_add(1);
-    return Status::Unavailable(uri_ + ": injected: store unreachable");
-  }
+  RECO_RETURN_IF_ERROR(OutageFault());
   if (fail_reads.load()) {
     injected_.fetch_add(1);
     return Status::IOError(uri_ + ": injected read error: " + std::strerror(EIO));
@@ -29,10 +32,7 @@ Status FaultyKvStore::ReadFault() {
 }
 
 Status FaultyKvStore::WriteFault() {
-  if (unavailable.load()) {
-    injected_.fetch_add(1);
-    return Status::Unavailable(uri_ + ": injected: store unreachable");
-  }
+  RECO_RETURN_IF_ERROR(OutageFault());
   int left = writes_until_failure.load();
   while (left > 0 && !writes_until_failure.compare_exchange_weak(left, left - 1)) {
   }
@@ -74,10 +74,7 @@ Result<uint64_t> FaultyKvStore::DeletePrefix(std::string_view prefix) {
 }
 
 Status FaultyKvStore::Ping() {
-  if (unavailable.load()) {
-    injected_.fetch_add(1);
-    return Status::Unavailable(uri_ + ": injected: store unreachable");
-  }
+  RECO_RETURN_IF_ERROR(OutageFault());
   return base_->Ping();
 }
 

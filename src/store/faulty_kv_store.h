@@ -45,6 +45,7 @@ class FaultyKvStore final : public KvStore {
   const std::string& uri() const override { return uri_; }
 
  private:
+  Status OutageFault();  // `unavailable` set: Unavailable, counted
   Status ReadFault();
   Status WriteFault();
 
