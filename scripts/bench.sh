@@ -17,6 +17,9 @@
 #   families  (not in the default set) every model family's fit and precompute
 #          time, and reco tune's, on ml-100k and 1M synthetic interactions:
 #          bench/families_bench.sh  -> bench/results/families.json
+#   soak   (not in the default set; about 12 minutes) five million new users
+#          posting events to reco serve with a live memory budget of 256 MiB:
+#          bench/soak_bench.sh      -> bench/results/soak.json
 #
 # Timings only mean something on an idle machine. Before each benchmark the
 # script waits (polling every minute, at most --max-wait-min minutes) until
@@ -49,8 +52,8 @@ done
 log() { echo "bench.sh: $*" >&2; }
 for suite in ${ONLY//,/ }; do
   case "$suite" in
-    train|topk|serve|redis-threads|families) ;;
-    *) echo "bench.sh: --only: unknown benchmark '$suite' (train, topk, serve, redis-threads, families)" >&2; exit 1 ;;
+    train|topk|serve|redis-threads|families|soak) ;;
+    *) echo "bench.sh: --only: unknown benchmark '$suite' (train, topk, serve, redis-threads, families, soak)" >&2; exit 1 ;;
   esac
 done
 
@@ -237,7 +240,7 @@ cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECO_BUIL
 TARGETS=()
 wants train && TARGETS+=(train_bench)
 wants topk && TARGETS+=(topk_bench)
-{ wants serve || wants redis-threads || wants families; } && TARGETS+=(reco)
+{ wants serve || wants redis-threads || wants families || wants soak; } && TARGETS+=(reco)
 cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
 
 cd "$REPO"
@@ -290,4 +293,11 @@ if wants families; then
   bash "$REPO/bench/families_bench.sh" "$BUILD_DIR/src/cli/reco" "$RESULTS/families.json"
   annotate "$RESULTS/families.json" "$load_before" "scripts/bench.sh ${ARGS[*]}"
   log "wrote $RESULTS/families.json"
+fi
+if wants soak; then
+  wait_for_quiet
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  bash "$REPO/bench/soak_bench.sh" --reco "$BUILD_DIR/src/cli/reco" --out "$RESULTS/soak.json"
+  annotate "$RESULTS/soak.json" "$load_before" "scripts/bench.sh ${ARGS[*]}"
+  log "wrote $RESULTS/soak.json"
 fi

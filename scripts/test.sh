@@ -9,9 +9,16 @@
 # stack traces): it is most of the link time and CI never opens a debugger.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's wall time, so a CI log shows where the time goes.
+STAGE_START=$SECONDS
+stage_done() {
+  echo "test.sh: $1 took $((SECONDS - STAGE_START)) s (total $SECONDS s)"
+  STAGE_START=$SECONDS
+}
 bash scripts/setup-deps.sh
 bash scripts/check-format.sh
 bash scripts/lint-yaml.sh
+stage_done "dependencies and lint"
 
 JOBS=$(nproc)
 export RECO_PROGRESS=0
@@ -22,12 +29,14 @@ cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECO_WERROR=
   >/dev/null
 cmake --build build/ci -j "$JOBS"
 ctest --test-dir build/ci --output-on-failure -j "$JOBS"
+stage_done "release build and tests"
 
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" \
   -DRECO_WERROR=ON -DRECO_SANITIZE=ON -DRECO_BUILD_BENCH=OFF -DRECO_BUILD_SLOW_TESTS=OFF >/dev/null
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$JOBS" -LE slow
+stage_done "ASan+UBSan build and tests"
 
 # ThreadSanitizer: only the modules with their own threads, locks and atomics.
 # The test binaries run directly (ctest would look for the tests of the modules
@@ -43,5 +52,7 @@ for t in "${TSAN_TESTS[@]}"; do
     timeout --kill-after=10 1200 "build/tsan/src/$t" --gtest_brief=1 \
     --gtest_filter='-LmdbDamage*'
 done
+stage_done "TSan build and tests"
 
 bash scripts/fuzz.sh
+stage_done "fuzzing"

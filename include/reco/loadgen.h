@@ -81,6 +81,12 @@ struct WriteWorkload {
   bool with_value = true;
   int value_min = 1;
   int value_max = 5;
+  // sequence_count > 0: the writes go to the integer user ids
+  // sequence_first, sequence_first + 1, ... in turn (one counter shared by
+  // every connection, wrapping after sequence_count ids) instead of random
+  // users: a stream of distinct users, as a crawler or a launch sends.
+  uint64_t sequence_first = 0;
+  uint64_t sequence_count = 0;
 };
 
 // Event-to-fresh-list probes, on dedicated connections beside the load (so

@@ -9,7 +9,9 @@
 // on the model it started with and writes under that model's version.
 //
 // A user's row for fold-in is their training row merged with their live
-// history, the events logged after the model's events_through_seq:
+// history, the events logged after the model's events_through_seq (kept in
+// memory up to RealtimeOptions::live_memory_bytes, then spilled to the
+// store):
 //  - explicit models take events that carry a value, as a rating; the latest
 //    event (by sequence number) for an item wins and replaces the training
 //    rating of that item. Events without a value are ignored for fold-in.
@@ -71,6 +73,13 @@ struct RealtimeOptions {
   // served from memory. 0 writes each batch through (PutUserRecsAt), for
   // stores read by other processes that must see a refresh at once.
   std::chrono::milliseconds flush_interval{100};
+  // Memory for the live histories (the events of users since the model's
+  // training), estimated per user from above. Past it the least recently
+  // active users' histories are spilled to the store (one Write, under the
+  // live version's prefix, docs/store.md) and read back on their next event,
+  // down to 90% of the budget; a stream of distinct users cannot grow the
+  // process without limit. 0: no bound.
+  size_t live_memory_bytes = size_t{1} << 30;
 };
 
 struct RealtimeStats {
@@ -85,7 +94,13 @@ struct RealtimeStats {
   uint64_t flush_failures = 0;              // failed ones (the lists stay pending)
   uint64_t unflushed_lists = 0;             // lists served from memory, not yet in the store
   uint64_t queue_depth = 0;                 // users waiting for a refresh
-  uint64_t live_users = 0;                  // users with a live history
+  uint64_t live_users = 0;                  // users with a live history in memory
+  uint64_t live_bytes = 0;                  // their estimated memory
+  uint64_t live_budget_bytes = 0;           // RealtimeOptions::live_memory_bytes
+  uint64_t live_spilled = 0;                // histories moved to the store
+  uint64_t live_restored = 0;               // spilled histories read back for a new event
+  uint64_t live_spill_failures = 0;         // failed spills (kept in memory, retried)
+  uint64_t live_restore_failures = 0;       // spilled histories that could not be read
   uint64_t activations = 0;                 // successful ActivateModel / Reload swaps
   // Enqueue -> list readable, in microseconds (log-scale histogram, about 10%
   // resolution). 0 before the first refresh.

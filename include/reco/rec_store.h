@@ -52,6 +52,25 @@ Status EncodeRecList(std::span<const RecItem> items, std::string* out);
 // into `bytes`. Corruption for anything that is not a well-formed list.
 Status DecodeRecList(std::string_view bytes, std::vector<RecItem>* items);
 
+// ---- Live-state value encoding (docs/store.md, "Live-state value") --------
+// What the real-time engine spills of a user's live history when its memory
+// budget is reached (reco/realtime.h). The store does not interpret the
+// payload; it frames it with a format byte and a checksum so that damage is
+// found (Corruption) instead of folded into a user's row.
+
+inline constexpr uint8_t kLiveStateFormatV1 = 0x01;
+
+void EncodeLiveState(std::string_view payload, std::string* out);
+// *payload views into `bytes`. Corruption for a short value, an unknown
+// format byte or a checksum mismatch.
+Status DecodeLiveState(std::string_view bytes, std::string_view* payload);
+
+// One user's spilled live state, for RecommendationStore::PutLiveStates.
+struct LiveStateRecord {
+  std::string_view user_id;
+  std::string_view payload;
+};
+
 // A decoded list plus the version it came from. Reuse one per thread or
 // connection: its buffers keep their capacity, so steady-state reads do not
 // allocate. Not copyable or movable because items() points into it.
@@ -117,9 +136,10 @@ class RecommendationStore;
 
 // What RecommendationStore::Verify found.
 struct StoreVerifyReport {
-  uint64_t keys = 0;      // keys read under the namespace
-  uint64_t lists = 0;     // list values that decoded
-  uint64_t versions = 0;  // metadata records that decoded (complete versions)
+  uint64_t keys = 0;         // keys read under the namespace
+  uint64_t lists = 0;        // list values that decoded
+  uint64_t live_states = 0;  // spilled live-state values that decoded
+  uint64_t versions = 0;     // metadata records that decoded (complete versions)
   // Keys of versions with no metadata: an interrupted publish leaves them
   // (the next BeginVersion of that id deletes them), so they are not damage.
   uint64_t orphan_keys = 0;
@@ -247,6 +267,17 @@ class RecommendationStore {
   // memory until it has committed (and stay pending if it fails). Same
   // single-writer rule.
   Status FlushPending();
+  // Spilled live state (above), one key per user under the version's prefix:
+  // <ns>/v/<version>/h/<user_id>. Deleted with the version. Put writes every
+  // record in one Write and needs the version to be complete (NotFound
+  // otherwise); the single-writer rule of the other writes applies.
+  Status PutLiveStates(std::string_view version, std::span<const LiveStateRecord> records);
+  // *payload gets the user's spilled state. NotFound when none was spilled;
+  // Corruption when the value fails its checksum.
+  Status GetLiveState(std::string_view version, std::string_view user_id, std::string* payload);
+  // Deletes every spilled state of `version`; how many.
+  Result<uint64_t> DeleteLiveStates(std::string_view version);
+
   // Lists waiting for FlushPending.
   size_t pending_lists() const { return pending_count_.load(std::memory_order_relaxed); }
   // Complete versions, oldest first.

@@ -22,6 +22,7 @@ struct LoadtestFlags {
   std::string users_range;
   std::string items_from;
   std::string items_range;
+  std::string write_users_sequence;
   double write_fraction = 0;
   std::string write_path = "/v1/events";
   std::string api_key;
@@ -60,16 +61,17 @@ void PrintProgress(const LoadTestProgress& p, bool tty) {
   std::fflush(stderr);
 }
 
-// "1:5" -> {1, 5}.
-Status ParseValueRange(const std::string& text, int* min, int* max) {
+// "1:5" -> {1, 5}, for the integer range of option `flag`.
+template <typename Int>
+Status ParseIntRange(const std::string& text, const char* flag, Int* min, Int* max) {
   const size_t colon = text.find(':');
-  auto parse = [](std::string_view s, int* out) {
+  auto parse = [](std::string_view s, Int* out) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
     return !s.empty() && ec == std::errc() && end == s.data() + s.size();
   };
   if (colon == std::string::npos || !parse(std::string_view(text).substr(0, colon), min) ||
       !parse(std::string_view(text).substr(colon + 1), max) || *min > *max) {
-    return Status::InvalidArgument("bad --event-values '" + text +
+    return Status::InvalidArgument(std::string("bad ") + flag + " '" + text +
                                    "': expected MIN:MAX integers, MIN <= MAX (e.g. 1:5)");
   }
   return Status::Ok();
@@ -103,7 +105,14 @@ Status RunLoadtest(const LoadtestFlags& f) {
   o.writes.api_key = f.api_key;
   o.writes.event_type = f.event_type;
   o.writes.with_value = !f.no_event_value;
-  RECO_RETURN_IF_ERROR(ParseValueRange(f.event_values, &o.writes.value_min, &o.writes.value_max));
+  RECO_RETURN_IF_ERROR(
+      ParseIntRange(f.event_values, "--event-values", &o.writes.value_min, &o.writes.value_max));
+  if (!f.write_users_sequence.empty()) {
+    uint64_t last = 0;
+    RECO_RETURN_IF_ERROR(ParseIntRange(f.write_users_sequence, "--write-users-sequence",
+                                       &o.writes.sequence_first, &last));
+    o.writes.sequence_count = last - o.writes.sequence_first + 1;
+  }
   if (writes && f.api_key.empty()) {
     std::fprintf(stderr, "reco: warning: event POSTs without --api-key (or RECO_API_KEY)\n");
   }
@@ -179,6 +188,10 @@ void AddLoadtestCommand(CLI::App& app, int* exit_code) {
                   "Reads and writes are reported apart (0 = reads only)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--write-users-sequence", f->write_users_sequence,
+                  "Event POSTs go to the user ids FIRST..LAST in turn (shared by all\n"
+                  "connections, wrapping around) instead of random users: a stream of distinct\n"
+                  "users, e.g. 1000001:6000000 for five million new users");
   cmd->add_option("--write-path", f->write_path, "Target of the event POSTs, on the URL's host")
       ->capture_default_str();
   cmd->add_option("--api-key", f->api_key,

@@ -30,6 +30,8 @@
 namespace reco {
 namespace {
 
+using ::testing::HasSubstr;
+
 namespace fs = std::filesystem;
 using serve::testing::HttpResponse;
 using serve::testing::TestClient;
@@ -80,7 +82,7 @@ Result<testing_util::ServeProcess> StartServer(const fs::path& dir) {
   return testing_util::ServeProcess::Start(
       {RECO_BINARY, "serve", "--store", "lmdb://" + (dir / "store").string(), "--registry",
        (dir / "models").string(), "--events", (dir / "events").string(), "--api-keys-file",
-       (dir / "keys").string(), "--threads", "2", "--refresh-ms", "20"},
+       (dir / "keys").string(), "--threads", "2", "--refresh-ms", "20", "--live-memory-mb", "64"},
       {.log_file = (dir / "server.log").string(), .port_file = (dir / "port").string()});
 }
 
@@ -153,6 +155,13 @@ TEST_F(RealtimeCliTest, NewUserEventsGiveAPersonalisedListWithoutTheRatedItems) 
   // while the popular list leads with the majority's b items.
   EXPECT_EQ(personal.front().front(), 'a') << fresh.dump();
   EXPECT_EQ(ItemIds(popular).front().front(), 'b') << popular.dump();
+
+  // The live state is within its budget (--live-memory-mb 64), in /metrics.
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_THAT(metrics->body, HasSubstr("\nreco_realtime_live_budget_bytes 67108864\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("\nreco_realtime_live_users 1\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("\nreco_realtime_live_spilled_total 0\n"));
 }
 
 TEST_F(RealtimeCliTest, CorruptModelIsRefusedAndAGoodOneActivatesUnderLoad) {

@@ -31,6 +31,7 @@ struct ServeFlags {
   int refresh_threads = 1;
   uint32_t refresh_k = 10;
   int refresh_flush_ms = 100;
+  size_t live_memory_mb = 1024;
   std::string api_keys_file;
   std::string port_file;
 };
@@ -120,6 +121,7 @@ void RunServe(const ServeFlags& f, int* exit_code) {
       realtime.refresh_threads = f.refresh_threads;
       realtime.k = f.refresh_k;
       realtime.flush_interval = std::chrono::milliseconds(f.refresh_flush_ms);
+      realtime.live_memory_bytes = f.live_memory_mb << 20;
       auto started = RealtimeEngine::Start(registry.get(), store->get(), log.get(), realtime);
       if (!started.ok()) {
         *exit_code = ReportError(started.status());
@@ -222,6 +224,12 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "0 writes every refresh batch through, for a store other processes read")
       ->capture_default_str()
       ->check(CLI::Range(0, 60'000));
+  cmd->add_option("--live-memory-mb", flags->live_memory_mb,
+                  "Memory for live users' event histories (with --registry). Past it the least\n"
+                  "recently active users' histories go to the store and come back on their next\n"
+                  "event (reco_realtime_live_* in /metrics). 0: no bound")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1} << 24));
   cmd->add_option("--ingest-threads", flags->server.ingest_threads,
                   "Threads for the blocking part of writes: model loads, event bodies over\n"
                   "16 KiB, and the log fsync when there is no --registry")

@@ -122,11 +122,13 @@ Status ShowList(const StoreFlags& f) {
 Status VerifyStore(const StoreFlags& f) {
   RECO_ASSIGN_OR_RETURN(auto store, OpenStore(f));
   const StoreVerifyReport report = store->Verify();
-  std::printf("%llu keys: %llu lists, %llu versions, %llu keys of uncommitted versions\n",
-              static_cast<unsigned long long>(report.keys),
-              static_cast<unsigned long long>(report.lists),
-              static_cast<unsigned long long>(report.versions),
-              static_cast<unsigned long long>(report.orphan_keys));
+  std::printf(
+      "%llu keys: %llu lists, %llu spilled live states, %llu versions, %llu keys of uncommitted "
+      "versions\n",
+      static_cast<unsigned long long>(report.keys), static_cast<unsigned long long>(report.lists),
+      static_cast<unsigned long long>(report.live_states),
+      static_cast<unsigned long long>(report.versions),
+      static_cast<unsigned long long>(report.orphan_keys));
   if (report.ok()) {
     std::printf("no damage found\n");
     return Status::Ok();

@@ -72,6 +72,7 @@ struct RunPlan {
   // user of write_users (raw ids: they go into a JSON body) and an item.
   double write_fraction = 0;
   std::vector<std::string> write_users;
+  std::atomic<uint64_t>* next_write_user = nullptr;  // WriteWorkload::sequence_count > 0
   const EventPostBuilder* post_builder = nullptr;
   int threads = 1;
   bool open_loop = false;
@@ -156,6 +157,7 @@ class Connection {
   std::unique_ptr<char[]> read_buffer_{new char[kReadBufferBytes]};
   std::string request_;
   std::string body_scratch_;
+  std::string sequence_user_;  // the current write user of WriteWorkload::sequence_count
   HttpResponseParser parser_;
   SplitMix64 rng_;
   State state_ = State::kIdle;
@@ -284,7 +286,13 @@ void Connection::Send() {
               static_cast<double>(rng_.Next() >> 11) * 0x1.0p-53 < plan.write_fraction;
   if (is_write_) {
     const WriteWorkload& w = plan.options->writes;
-    const std::string& user = plan.write_users[rng_.Below(plan.write_users.size())];
+    if (w.sequence_count > 0) {
+      const uint64_t n = plan.next_write_user->fetch_add(1, std::memory_order_relaxed);
+      sequence_user_ = std::to_string(w.sequence_first + n % w.sequence_count);
+    }
+    const std::string& user = w.sequence_count > 0
+                                  ? sequence_user_
+                                  : plan.write_users[rng_.Below(plan.write_users.size())];
     const std::string& item = w.items[rng_.Below(w.items.size())];
     std::optional<int> value;
     if (w.with_value) {
@@ -612,7 +620,9 @@ Status CheckOptions(const LoadTestOptions& o) {
     if (w.with_value && w.value_min > w.value_max) {
       return Status::InvalidArgument("event value range is empty (min > max)");
     }
-    if (o.users.empty()) return Status::InvalidArgument("writes need user ids (--users-from)");
+    if (o.users.empty() && w.sequence_count == 0) {
+      return Status::InvalidArgument("writes need user ids (--users-from)");
+    }
   }
   if (probing) {
     if (!o.url.has_user_placeholder()) {
@@ -742,6 +752,8 @@ Result<LoadTestReport> RunLoadTest(const LoadTestOptions& options) {
     plan.write_users.assign(options.users.begin(),
                             options.users.begin() + static_cast<ptrdiff_t>(first_probe_user));
   }
+  std::atomic<uint64_t> next_write_user{0};
+  plan.next_write_user = &next_write_user;
 
   std::vector<LiveCounters> live(static_cast<size_t>(plan.threads));
   std::vector<std::unique_ptr<LoadThread>> workers;

@@ -134,6 +134,23 @@ TEST(MixedWorkloadTest, EventsWithoutValue) {
   EXPECT_FALSE(body.contains("value"));
 }
 
+// --write-users-sequence: each write takes the next user id, wrapping.
+TEST(MixedWorkloadTest, SequentialWriteUsersTakeTurns) {
+  TestHttpServer server(KeyedServer());
+  LoadTestOptions o = MixedOptions(server.port(), {"1"});
+  o.concurrency = 1;  // one request at a time: the order is the counter's
+  o.threads = 1;
+  o.writes.fraction = 1;
+  o.writes.sequence_first = 100;
+  o.writes.sequence_count = 3;
+  o.max_requests = 5;
+  auto report = RunLoadTest(o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(server.events_accepted(), 5u);
+  // 100, 101, 102, 100, 101.
+  EXPECT_EQ(nlohmann::json::parse(server.LastEventBody())["user_id"], "101");
+}
+
 TEST(FreshnessProbeTest, PollsUntilTheRatedItemLeavesTheList) {
   TestServerOptions s = KeyedServer();
   s.fresh_after_gets = 2;  // each probe's POST is reflected by its 3rd GET

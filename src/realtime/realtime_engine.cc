@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -29,6 +30,7 @@
 #include <deque>
 #include <future>
 #include <iterator>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,6 +39,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "reco/coding.h"
 #include "reco/errno_text.h"
 #include "reco/event_folding.h"
 #include "reco/latency_histogram.h"
@@ -82,35 +85,88 @@ struct LiveRating {
 };
 using LiveHistory = std::vector<LiveRating>;  // sorted by item
 
+// A user's history in memory, and their place in the activity order.
+struct LiveUser {
+  LiveHistory history;
+  std::list<const std::string*>::iterator lru;  // into LiveState::lru
+};
+
 // A live model plus the events applied to it since its training.
+//
+// Memory budget (RealtimeOptions::live_memory_bytes): `bytes` estimates what
+// the histories hold (LiveUserBytes). Past the budget the committer spills
+// the least recently active users' histories to the store
+// (RecommendationStore::PutLiveStates, one Write) and drops them from
+// memory; from then on (`spilled`) a user missing from memory is looked up
+// in the store: by the committer before applying their next event (the
+// history comes back into memory), by readers for a row (it does not). A
+// spill is written before the users leave the map, both under mu, so a
+// reader sees every history in one place or the other.
 struct LiveState {
   std::shared_ptr<const LiveModel> model;  // null: no model yet, events are only logged
   mutable std::mutex mu;
-  std::unordered_map<std::string, LiveHistory, StringHash, std::equal_to<>> histories;  // mu
+  std::unordered_map<std::string, LiveUser, StringHash, std::equal_to<>> histories;  // mu
+  std::list<const std::string*> lru;  // mu: histories' keys, least recently active first
+  size_t bytes = 0;                   // mu: LiveUserBytes summed over histories
+  std::atomic<bool> spilled{false};   // some history of this state is in the store
 };
 
-enum class Applied { kApplied, kUnknownItem, kWithoutValue, kAlreadyTrained, kNoModel };
-
-// Folds one event into the user's history (caller holds state.mu).
-Applied ApplyEvent(LiveState& state, uint64_t seq, const Event& event) {
-  if (state.model == nullptr) return Applied::kNoModel;
-  const LiveModel& live = *state.model;
-  if (seq <= live.events_through_seq) return Applied::kAlreadyTrained;
-  std::optional<uint32_t> item = live.model->items().Find(event.item_id);
-  if (!item) return Applied::kUnknownItem;
-  const FoldRule rule = live.fold_rule();
-  if (!EventFolds(rule, event)) return Applied::kWithoutValue;
-
-  auto it = state.histories.find(event.user_id);
-  if (it == state.histories.end()) it = state.histories.emplace(event.user_id, LiveHistory{}).first;
-  LiveHistory& history = it->second;
-  auto pos = std::lower_bound(history.begin(), history.end(), *item,
-                              [](const LiveRating& r, uint32_t i) { return r.item < i; });
-  if (pos == history.end() || pos->item != *item) pos = history.insert(pos, LiveRating{*item, {}});
-  // Concurrent Accepts may apply out of order; FoldEvent does not depend on it.
-  FoldEvent(rule, seq, event, &pos->events);
-  return Applied::kApplied;
+// What one user in memory costs, estimated from above: the hash node (key,
+// history vector, list iterator, next pointer, cached hash) and its bucket,
+// the list node, each heap block's allocator header, a key too long for the
+// string's inline buffer and the history's capacity.
+size_t LiveUserBytes(const std::string& key, const LiveHistory& history) {
+  constexpr size_t kMallocHeader = 16;
+  constexpr size_t kNode = sizeof(void*) + sizeof(std::string) + sizeof(LiveUser) + sizeof(size_t) +
+                           kMallocHeader + sizeof(void*);
+  constexpr size_t kListNode = 3 * sizeof(void*) + kMallocHeader;
+  size_t bytes = kNode + kListNode;
+  if (key.capacity() > 15) bytes += key.capacity() + 1 + kMallocHeader;
+  if (history.capacity() > 0) bytes += history.capacity() * sizeof(LiveRating) + kMallocHeader;
+  return bytes;
 }
+
+// A spilled history's payload (docs/store.md, "Live-state value"): u32
+// count, then per item, ascending: u32 item, u64 count, u64 latest_seq,
+// f32 latest, f64 sum (FoldedEvents), all little-endian.
+void EncodeLiveHistory(const LiveHistory& history, std::string* out) {
+  out->clear();
+  PutFixed32(out, static_cast<uint32_t>(history.size()));
+  for (const LiveRating& r : history) {
+    PutFixed32(out, r.item);
+    PutFixed64(out, r.events.count);
+    PutFixed64(out, r.events.latest_seq);
+    PutFloat(out, r.events.latest);
+    PutFixed64(out, std::bit_cast<uint64_t>(r.events.sum));
+  }
+}
+
+Status DecodeLiveHistory(std::string_view payload, uint32_t num_items, LiveHistory* history) {
+  constexpr size_t kEntryBytes = 4 + 8 + 8 + 4 + 8;
+  history->clear();
+  ByteReader in(payload);
+  uint32_t count = 0;
+  if (!in.ReadFixed32(&count) || count > in.remaining() / kEntryBytes ||
+      in.remaining() != size_t{count} * kEntryBytes) {
+    return Status::Corruption("spilled live history: bad length");
+  }
+  history->reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    LiveRating r{};
+    uint64_t sum_bits = 0;
+    (void)(in.ReadFixed32(&r.item) && in.ReadFixed64(&r.events.count) &&
+           in.ReadFixed64(&r.events.latest_seq) && in.ReadFloat(&r.events.latest) &&
+           in.ReadFixed64(&sum_bits));
+    r.events.sum = std::bit_cast<double>(sum_bits);
+    if (r.item >= num_items || (!history->empty() && history->back().item >= r.item)) {
+      return Status::Corruption("spilled live history: items out of order or range");
+    }
+    history->push_back(r);
+  }
+  return Status::Ok();
+}
+
+enum class Applied { kApplied, kUnknownItem, kWithoutValue, kAlreadyTrained, kNoModel };
 
 // The user's fold-in row: training row merged with the live history by the
 // folding rule, sorted by item.
@@ -265,6 +321,19 @@ struct RealtimeEngine::Impl {
   void CommitLoop();
   void CommitGroup(std::vector<PendingAccept>* group);
   Status SwitchTo(std::string_view version, bool record_activation);
+  // Folds one event into the user's history, bringing a spilled history
+  // back first (caller holds state.mu).
+  Applied ApplyEvent(LiveState& state, uint64_t seq, const Event& event);
+  // The user's fold-in row (MergedRow) from their history in memory or, once
+  // the state has spilled, in the store. Takes state.mu.
+  void UserRowOf(const LiveState& state, std::string_view user_id, std::vector<uint32_t>* items,
+                 std::vector<float>* values);
+  // Reads a spilled history; false when there is none (or it is unreadable:
+  // counted and logged, the user then starts from their training row).
+  bool ReadSpilled(const LiveState& state, std::string_view user_id, LiveHistory* history);
+  // Spills the least recently active histories when the state is over the
+  // memory budget, towards 90% of it. Takes write_mu, then state.mu.
+  void MaybeSpill(LiveState& state);
   // Solves, ranks and writes the lists of `users` under the state's model
   // version in batches of max_batch_users. `enqueued_ns` (empty, or one per
   // user) feeds the latency histogram. Failing solves are counted and
@@ -334,8 +403,135 @@ struct RealtimeEngine::Impl {
   std::atomic<uint64_t> flush_failures{0};
   int64_t last_flush_ns = 0;  // write_mu
   std::atomic<uint64_t> activations{0};
+  std::atomic<uint64_t> live_spilled{0};
+  std::atomic<uint64_t> live_restored{0};
+  std::atomic<uint64_t> live_spill_failures{0};
+  std::atomic<uint64_t> live_restore_failures{0};
+  int64_t spill_retry_ns = 0;          // write_mu: after a failed spill, the next try
   ConcurrentLatencyHistogram latency;  // nanoseconds
 };
+
+Applied RealtimeEngine::Impl::ApplyEvent(LiveState& state, uint64_t seq, const Event& event) {
+  if (state.model == nullptr) return Applied::kNoModel;
+  const LiveModel& live = *state.model;
+  if (seq <= live.events_through_seq) return Applied::kAlreadyTrained;
+  std::optional<uint32_t> item = live.model->items().Find(event.item_id);
+  if (!item) return Applied::kUnknownItem;
+  const FoldRule rule = live.fold_rule();
+  if (!EventFolds(rule, event)) return Applied::kWithoutValue;
+
+  auto it = state.histories.find(event.user_id);
+  size_t before = 0;
+  if (it == state.histories.end()) {
+    LiveHistory restored;
+    if (state.spilled.load(std::memory_order_relaxed) &&
+        ReadSpilled(state, event.user_id, &restored)) {
+      live_restored.fetch_add(1, std::memory_order_relaxed);
+    }
+    it = state.histories.emplace(event.user_id, LiveUser{std::move(restored), {}}).first;
+    it->second.lru = state.lru.insert(state.lru.end(), &it->first);
+  } else {
+    before = LiveUserBytes(it->first, it->second.history);
+    state.lru.splice(state.lru.end(), state.lru, it->second.lru);
+  }
+  LiveHistory& history = it->second.history;
+  auto pos = std::lower_bound(history.begin(), history.end(), *item,
+                              [](const LiveRating& r, uint32_t i) { return r.item < i; });
+  if (pos == history.end() || pos->item != *item) pos = history.insert(pos, LiveRating{*item, {}});
+  // Concurrent Accepts may apply out of order; FoldEvent does not depend on it.
+  FoldEvent(rule, seq, event, &pos->events);
+  state.bytes += LiveUserBytes(it->first, history) - before;
+  return Applied::kApplied;
+}
+
+bool RealtimeEngine::Impl::ReadSpilled(const LiveState& state, std::string_view user_id,
+                                       LiveHistory* history) {
+  std::string payload;
+  Status st = store->GetLiveState(state.model->version, user_id, &payload);
+  if (st.ok()) {
+    st = DecodeLiveHistory(payload, state.model->model->num_items(), history);
+    if (st.ok()) return true;
+  }
+  if (st.code() == Status::Code::kNotFound) return false;
+  history->clear();
+  live_restore_failures.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn(
+      "real-time: reading the spilled history of user '{}': {} (their events since the "
+      "model's training are left out until a restart replays the log)",
+      user_id, st.ToString());
+  return false;
+}
+
+void RealtimeEngine::Impl::UserRowOf(const LiveState& state, std::string_view user_id,
+                                     std::vector<uint32_t>* items, std::vector<float>* values) {
+  const LiveModel& live = *state.model;
+  {
+    std::lock_guard lock(state.mu);
+    auto it = state.histories.find(user_id);
+    if (it != state.histories.end() || !state.spilled.load(std::memory_order_relaxed)) {
+      static const LiveHistory kNone;
+      MergedRow(live, user_id, it == state.histories.end() ? kNone : it->second.history, items,
+                values);
+      return;
+    }
+  }
+  // Not in memory: spilled, or no live events at all. A history the
+  // committer brings back meanwhile only differs by an event that queued
+  // this user for another refresh.
+  LiveHistory spilled;
+  ReadSpilled(state, user_id, &spilled);
+  MergedRow(live, user_id, spilled, items, values);
+}
+
+void RealtimeEngine::Impl::MaybeSpill(LiveState& state) {
+  const size_t budget = options.live_memory_bytes;
+  if (budget == 0 || state.model == nullptr) return;
+  {
+    std::lock_guard lock(state.mu);
+    if (state.bytes <= budget) return;
+  }
+  std::lock_guard write_lock(write_mu);
+  const int64_t now = NowNs();
+  if (now < spill_retry_ns) return;
+  std::lock_guard lock(state.mu);
+  // Under the budget always; towards 90% of it by at most kSpillUsers more,
+  // which keeps each spill's write (and the committer's pause) short.
+  constexpr size_t kSpillUsers = 8192;
+  const size_t target = budget / 10 * 9;
+  std::vector<std::string> payloads;
+  std::vector<LiveStateRecord> records;
+  size_t freed = 0;
+  for (auto victim = state.lru.begin();
+       victim != state.lru.end() && state.bytes - freed > target &&
+       (payloads.size() < kSpillUsers || state.bytes - freed > budget);
+       ++victim) {
+    const LiveUser& user = state.histories.find(**victim)->second;
+    freed += LiveUserBytes(**victim, user.history);
+    EncodeLiveHistory(user.history, &payloads.emplace_back());
+  }
+  records.reserve(payloads.size());
+  auto victim = state.lru.begin();
+  for (const std::string& payload : payloads) records.push_back({**victim++, payload});
+  // Readers look in the store once `spilled` is set, so set it first; until
+  // the users leave the map they are found there anyway.
+  state.spilled.store(true, std::memory_order_relaxed);
+  Status st = store->PutLiveStates(state.model->version, records);
+  if (!st.ok()) {
+    // They stay in memory, over the budget; retried in a second.
+    live_spill_failures.fetch_add(1, std::memory_order_relaxed);
+    spill_retry_ns = now + 1'000'000'000;
+    spdlog::warn("real-time: spilling {} live histories to the store: {}", records.size(),
+                 st.ToString());
+    return;
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string* key = state.lru.front();
+    state.lru.pop_front();
+    state.histories.erase(*key);
+  }
+  state.bytes -= freed;
+  live_spilled.fetch_add(records.size(), std::memory_order_relaxed);
+}
 
 void RealtimeEngine::Impl::AcceptAsync(std::vector<Event> events, AcceptDone done) {
   if (events.empty()) return done(log->Append(events));
@@ -434,6 +630,10 @@ void RealtimeEngine::Impl::CommitGroup(std::vector<PendingAccept>* group) {
   // On the state the events were applied to: if an activation swapped models
   // meanwhile, it replays these events into the new one itself.
   if (inline_refresh) RefreshInline(*live_state, touched, total_reserved);
+
+  // Before the answers: once Accept returns, the live state is within its
+  // budget (a spill is one bounded store write, a few times per budget).
+  MaybeSpill(*live_state);
 
   // Each request's events got consecutive sequence numbers, in group order.
   uint64_t seq = last.ok() ? *last - events.size() : 0;
@@ -632,13 +832,7 @@ Status RealtimeEngine::Impl::RefreshBatch(const LiveState& live_state,
   std::vector<uint32_t> items;
   std::vector<float> values;
   for (size_t i = 0; i < users.size(); ++i) {
-    {
-      std::lock_guard lock(live_state.mu);
-      auto it = live_state.histories.find(users[i]);
-      static const LiveHistory kNone;
-      MergedRow(live, users[i], it == live_state.histories.end() ? kNone : it->second, &items,
-                &values);
-    }
+    UserRowOf(live_state, users[i], &items, &values);
     rows.indices.insert(rows.indices.end(), items.begin(), items.end());
     rows.values.insert(rows.values.end(), values.begin(), values.end());
     rows.indptr.push_back(rows.indices.size());
@@ -747,20 +941,45 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
   // Events the new model was not trained on, replayed while the old model
   // keeps serving; their users' lists are written into the new version
   // before it becomes active, so activation does not make them stale.
+  //
+  // Histories this version spilled in an earlier life (before a restart, or
+  // before another version was activated) are stale: the replay rebuilds
+  // every history, spilling again as the budget requires.
+  {
+    std::lock_guard lock(write_mu);
+    RECO_RETURN_IF_ERROR(store->DeleteLiveStates(version).status().WithContext(context));
+  }
+  // A long log is refreshed in chunks of users as it replays, so neither the
+  // list of touched users nor the pending lists outgrow the memory budget.
+  constexpr size_t kReplayChunkUsers = size_t{1} << 16;
   uint64_t replayed_through = live.events_through_seq;
+  size_t replayed_users = 0;
   std::vector<std::string> touched;
-  auto replay = [&](std::vector<std::string>* out) {
+  auto replay = [&](std::vector<std::string>* out, bool refresh_chunks) {
     std::unordered_set<std::string> seen;
-    std::lock_guard lock(next->mu);
-    return log->Replay(replayed_through + 1, [&](uint64_t seq, const Event& event) {
+    return log->Replay(replayed_through + 1, [&](uint64_t seq, const Event& event) -> Status {
       replayed_through = seq;
-      if (ApplyEvent(*next, seq, event) == Applied::kApplied && seen.insert(event.user_id).second) {
+      Applied applied;
+      {
+        std::lock_guard lock(next->mu);
+        applied = ApplyEvent(*next, seq, event);
+      }
+      if (applied == Applied::kApplied && seen.insert(event.user_id).second) {
         out->push_back(event.user_id);
+      }
+      MaybeSpill(*next);
+      if (refresh_chunks && out->size() >= kReplayChunkUsers) {
+        RECO_RETURN_IF_ERROR(RefreshUsers(*next, *out, {}));
+        RECO_RETURN_IF_ERROR(MaybeFlush(true));
+        replayed_users += out->size();
+        out->clear();
+        seen.clear();
       }
       return Status::Ok();
     });
   };
-  RECO_RETURN_IF_ERROR(replay(&touched).WithContext("replaying the event log"));
+  RECO_RETURN_IF_ERROR(replay(&touched, true).WithContext("replaying the event log"));
+  replayed_users += touched.size();
   RECO_RETURN_IF_ERROR(RefreshUsers(*next, touched, {}));
   // In the store itself, not only in memory, before the version is active.
   RECO_RETURN_IF_ERROR(MaybeFlush(true).WithContext(context));
@@ -772,7 +991,7 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
     IntakeGate* gate;
     ~GateResume() { gate->Resume(); }
   } resume{&gate};
-  RECO_RETURN_IF_ERROR(replay(&late).WithContext("replaying the event log"));
+  RECO_RETURN_IF_ERROR(replay(&late, false).WithContext("replaying the event log"));
   if (record_activation) {
     std::lock_guard lock(write_mu);
     Result<std::string> previous = store->RefreshActiveVersion();
@@ -796,7 +1015,7 @@ Status RealtimeEngine::Impl::SwitchTo(std::string_view version, bool record_acti
   }
   activations.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("real-time: live model is now version {} ({} users with live events)", version,
-               touched.size());
+               replayed_users);
   Enqueue(late, 0);
   return Status::Ok();
 }
@@ -895,13 +1114,7 @@ std::vector<std::pair<std::string, float>> RealtimeEngine::UserRow(std::string_v
   const LiveModel& live = *live_state->model;
   std::vector<uint32_t> items;
   std::vector<float> values;
-  {
-    std::lock_guard lock(live_state->mu);
-    auto it = live_state->histories.find(user_id);
-    static const LiveHistory kNone;
-    MergedRow(live, user_id, it == live_state->histories.end() ? kNone : it->second, &items,
-              &values);
-  }
+  impl_->UserRowOf(*live_state, user_id, &items, &values);
   std::vector<std::pair<std::string, float>> row;
   row.reserve(items.size());
   for (size_t p = 0; p < items.size(); ++p) {
@@ -924,6 +1137,11 @@ RealtimeStats RealtimeEngine::stats() const {
   s.flush_failures = m.flush_failures.load(std::memory_order_relaxed);
   s.unflushed_lists = m.store->pending_lists();
   s.activations = m.activations.load(std::memory_order_relaxed);
+  s.live_spilled = m.live_spilled.load(std::memory_order_relaxed);
+  s.live_restored = m.live_restored.load(std::memory_order_relaxed);
+  s.live_spill_failures = m.live_spill_failures.load(std::memory_order_relaxed);
+  s.live_restore_failures = m.live_restore_failures.load(std::memory_order_relaxed);
+  s.live_budget_bytes = m.options.live_memory_bytes;
   {
     std::lock_guard lock(impl_->q_mu);
     s.queue_depth = m.queue.size();
@@ -932,6 +1150,7 @@ RealtimeStats RealtimeEngine::stats() const {
     std::shared_ptr<LiveState> live_state = m.CurrentState();
     std::lock_guard lock(live_state->mu);
     s.live_users = live_state->histories.size();
+    s.live_bytes = live_state->bytes;
   }
   const LatencyHistogram latency = m.latency.Snapshot();
   s.refresh_latency_p50_us = static_cast<double>(latency.ValueAtPercentile(50)) / 1e3;
@@ -970,8 +1189,24 @@ std::string RealtimeEngine::PrometheusText() const {
          "Refreshed lists served from memory, not yet written to the store.", s.unflushed_lists);
   metric("reco_realtime_activations_total", "counter", "Live model swaps.", s.activations);
   metric("reco_realtime_queue_depth", "gauge", "Users waiting for a refresh.", s.queue_depth);
-  metric("reco_realtime_live_users", "gauge", "Users with events since the model's training.",
-         s.live_users);
+  metric("reco_realtime_live_users", "gauge",
+         "Users with events since the model's training whose history is in memory.", s.live_users);
+  metric("reco_realtime_live_bytes", "gauge",
+         "Estimated memory held by the live histories (bounded by the live memory budget).",
+         s.live_bytes);
+  metric("reco_realtime_live_budget_bytes", "gauge",
+         "The live memory budget (--live-memory-mb); 0 means unbounded.", s.live_budget_bytes);
+  metric("reco_realtime_live_spilled_total", "counter",
+         "Live histories moved from memory to the store (least recently active first).",
+         s.live_spilled);
+  metric("reco_realtime_live_restored_total", "counter",
+         "Spilled live histories read back into memory for a user's next event.", s.live_restored);
+  metric("reco_realtime_live_spill_failures_total", "counter",
+         "Failed spills (the histories stay in memory, over the budget; retried).",
+         s.live_spill_failures);
+  metric("reco_realtime_live_restore_failures_total", "counter",
+         "Spilled histories that could not be read back (logged; a restart replays the log).",
+         s.live_restore_failures);
   const LatencyHistogram h = impl_->latency.Snapshot();
   out +=
       "# HELP reco_realtime_refresh_latency_seconds Time from queueing a user to their list "

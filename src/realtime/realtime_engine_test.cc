@@ -692,6 +692,141 @@ TEST_F(RealtimeTest, RestartReplaysTheLogAfterTheModelsTraining) {
   EXPECT_NEAR(list[0].score, 3.8f / 1.64f, 1e-4);
 }
 
+// ---- Live memory budget -----------------------------------------------------
+
+// Enough for a handful of one-item histories (about 200 bytes each), so the
+// tests below spill after a few distinct users.
+constexpr size_t kTinyBudget = 1000;
+
+// 30 new users rate a, then the first 10 (spilled long since) rate c; u1
+// (a training user) rates a early and b at the end.
+std::vector<Event> ManyUsersComingBack() {
+  std::vector<Event> events = {MakeEvent("u1", "a", 2.0f)};
+  for (int u = 0; u < 30; ++u) events.push_back(MakeEvent("n" + std::to_string(u), "a", 4.0f));
+  for (int u = 0; u < 10; ++u) events.push_back(MakeEvent("n" + std::to_string(u), "c", 1.0f));
+  events.push_back(MakeEvent("u1", "b", 5.0f));
+  return events;
+}
+
+struct UserView {
+  std::vector<std::pair<std::string, float>> row;
+  std::vector<std::pair<std::string, float>> list;
+  bool operator==(const UserView&) const = default;
+};
+
+class RealtimeBudgetTest : public RealtimeTest {
+ protected:
+  // Starts the tiny model on a fresh store and log with `budget`, accepts
+  // `events` one request at a time and returns every user's row and list.
+  std::map<std::string, UserView> Run(size_t budget, const std::vector<Event>& events) {
+    engine_.reset();
+    log_.reset();
+    fs::remove_all(dir_ + "/wal");
+    OpenLog();
+    store_ = std::move(RecommendationStore::Open("memory://")).value();
+    RealtimeOptions options;
+    options.live_memory_bytes = budget;
+    StartTiny(options);
+    for (const Event& e : events) {
+      EXPECT_TRUE(engine_->Accept({&e, 1}).ok());
+    }
+    engine_->WaitIdle();
+    return Views(events);
+  }
+
+  std::map<std::string, UserView> Views(const std::vector<Event>& events) {
+    std::map<std::string, UserView> views;
+    for (const Event& e : events) {
+      UserView& view = views[e.user_id];
+      view.row = engine_->UserRow(e.user_id);
+      RecList list;
+      EXPECT_TRUE(store_->GetUserRecs(e.user_id, &list).ok()) << e.user_id;
+      view.list.clear();
+      for (const RecItem& item : list) view.list.emplace_back(item.item_id, item.score);
+    }
+    return views;
+  }
+};
+
+TEST_F(RealtimeBudgetTest, SpilledHistoriesGiveTheSameRowsAndListsAsUnbounded) {
+  const std::vector<Event> events = ManyUsersComingBack();
+  const std::map<std::string, UserView> unbounded = Run(0, events);
+  EXPECT_EQ(engine_->stats().live_spilled, 0u);
+  EXPECT_EQ(engine_->stats().live_users, 31u);
+  // The known answers: n0 is {a:4, c:1}, n29 {a:4}, u1 {a:2, b:5, d:5, e:4}.
+  EXPECT_THAT(unbounded.at("n0").row,
+              ::testing::ElementsAre(::testing::Pair("a", 4.0f), ::testing::Pair("c", 1.0f)));
+  EXPECT_THAT(unbounded.at("n29").row, ::testing::ElementsAre(::testing::Pair("a", 4.0f)));
+  EXPECT_THAT(unbounded.at("u1").row,
+              ::testing::ElementsAre(::testing::Pair("a", 2.0f), ::testing::Pair("b", 5.0f),
+                                     ::testing::Pair("d", 5.0f), ::testing::Pair("e", 4.0f)));
+
+  const std::map<std::string, UserView> bounded = Run(kTinyBudget, events);
+  EXPECT_EQ(bounded, unbounded);
+  RealtimeStats s = engine_->stats();
+  EXPECT_LE(s.live_bytes, kTinyBudget);
+  EXPECT_GT(s.live_bytes, 0u);
+  EXPECT_LT(s.live_users, 10u);
+  EXPECT_GE(s.live_spilled, 22u);   // 31 users, at most 9 in memory
+  EXPECT_EQ(s.live_restored, 11u);  // n0..n9 and u1 came back
+  EXPECT_EQ(s.live_spill_failures, 0u);
+  EXPECT_EQ(s.live_restore_failures, 0u);
+  EXPECT_EQ(s.live_budget_bytes, kTinyBudget);
+  EXPECT_THAT(engine_->PrometheusText(), HasSubstr("reco_realtime_live_spilled_total "));
+  EXPECT_GT(store_->Verify().live_states, 0u);
+
+  // A restart replays the log within the budget (the spills of the earlier
+  // run are dropped first) and serves the same.
+  engine_.reset();
+  OpenLog();
+  auto source = std::make_unique<MemoryModelSource>();
+  source->Add("v1", TinyModel(), TinyRatings());
+  RealtimeOptions options;
+  options.live_memory_bytes = kTinyBudget;
+  StartEngine(std::move(source), options);
+  EXPECT_LE(engine_->stats().live_bytes, kTinyBudget);
+  EXPECT_EQ(Views(events), unbounded);
+}
+
+// A store that refuses the spill: the histories stay in memory (over the
+// budget, counted), nothing is lost, and the next try after the store
+// recovers spills them.
+TEST_F(RealtimeBudgetTest, ASpillTheStoreRefusesKeepsTheHistoriesInMemory) {
+  testing_util::FaultyKvStore* faulty = UseFaultyStore();
+  ASSERT_NE(faulty, nullptr);
+  RealtimeOptions options;
+  options.live_memory_bytes = kTinyBudget;
+  StartTiny(options);
+  faulty->writes_until_failure = 0;
+  std::vector<Event> events;
+  for (int u = 0; u < 12; ++u) events.push_back(MakeEvent("n" + std::to_string(u), "a", 4.0f));
+  for (const Event& e : events) ASSERT_TRUE(engine_->Accept({&e, 1}).ok());
+  engine_->WaitIdle();
+  RealtimeStats s = engine_->stats();
+  EXPECT_GE(s.live_spill_failures, 1u);
+  EXPECT_EQ(s.live_spilled, 0u);
+  EXPECT_EQ(s.live_users, 12u);
+  EXPECT_GT(s.live_bytes, kTinyBudget);
+  for (const Event& e : events) {
+    EXPECT_THAT(engine_->UserRow(e.user_id), ::testing::ElementsAre(::testing::Pair("a", 4.0f)));
+  }
+
+  faulty->writes_until_failure = -1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the retry pause
+  Event more = MakeEvent("n0", "c", 1.0f);
+  ASSERT_TRUE(engine_->Accept({&more, 1}).ok());
+  engine_->WaitIdle();
+  s = engine_->stats();
+  EXPECT_GT(s.live_spilled, 0u);
+  EXPECT_LE(s.live_bytes, kTinyBudget);
+  for (const Event& e : events) {
+    if (e.user_id == "n0") continue;
+    EXPECT_THAT(engine_->UserRow(e.user_id), ::testing::ElementsAre(::testing::Pair("a", 4.0f)));
+  }
+  EXPECT_THAT(engine_->UserRow("n0"),
+              ::testing::ElementsAre(::testing::Pair("a", 4.0f), ::testing::Pair("c", 1.0f)));
+}
+
 // ---- Store faults (testing_util::FaultyKvStore) ------------------------------
 
 // Write-behind (the default): while the store refuses writes, refreshed lists

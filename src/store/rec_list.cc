@@ -5,6 +5,9 @@
 //   count x { varint id_length; id bytes; f32 little-endian score }
 //   u32     little-endian checksum: low 32 bits of XXH3_64bits(all bytes before it)
 //
+// A live-state value (docs/store.md, "Live-state value") is
+//   u8 format (0x01), the payload bytes, u32 checksum as above.
+//
 // Decoding checks every length against the bytes that remain before it
 // allocates, so hostile or truncated values fail with Corruption.
 #include <xxhash.h>
@@ -97,6 +100,31 @@ Status DecodeRecList(std::string_view bytes, std::vector<RecItem>* items) {
     items->clear();
     return Status::Corruption("list value: " + std::to_string(in.remaining()) + " trailing bytes");
   }
+  return Status::Ok();
+}
+
+void EncodeLiveState(std::string_view payload, std::string* out) {
+  out->clear();
+  out->reserve(1 + payload.size() + kChecksumSize);
+  out->push_back(static_cast<char>(kLiveStateFormatV1));
+  out->append(payload);
+  PutFixed32(out, Checksum(out->data(), out->size()));
+}
+
+Status DecodeLiveState(std::string_view bytes, std::string_view* payload) {
+  if (bytes.size() < 1 + kChecksumSize) {
+    return Status::Corruption("live-state value of " + std::to_string(bytes.size()) +
+                              " bytes is too short");
+  }
+  if (static_cast<uint8_t>(bytes[0]) != kLiveStateFormatV1) {
+    return Status::Corruption("live-state value has unknown format byte " +
+                              std::to_string(static_cast<uint8_t>(bytes[0])));
+  }
+  const std::string_view body = bytes.substr(0, bytes.size() - kChecksumSize);
+  if (DecodeFixed32(bytes.data() + body.size()) != Checksum(body.data(), body.size())) {
+    return Status::Corruption("live-state value checksum mismatch");
+  }
+  *payload = body.substr(1);
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 //   <ns>/v/<version>/u/<user_id>  a user's recommendations (list value)
 //   <ns>/v/<version>/i/<item_id>  an item's similar items (list value)
 //   <ns>/v/<version>/popular      the popular list (list value)
+//   <ns>/v/<version>/h/<user_id>  a user's spilled live state (live-state value)
 //
 // Read protocol: resolve the active version (cached), then read the list under
 // that version's prefix. A version's lists are immutable once committed and
@@ -606,6 +607,49 @@ Result<VersionMeta> RecommendationStore::GetVersionMeta(std::string_view version
   return DecodeMeta(key, bytes);
 }
 
+Status RecommendationStore::PutLiveStates(std::string_view version,
+                                          std::span<const LiveStateRecord> records) {
+  RECO_RETURN_IF_ERROR(ValidateVersionId(version));
+  if (records.empty()) return Status::Ok();
+  std::string meta;
+  Status st = kv_->Get(MetaPrefix() + std::string(version), &meta);
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::NotFound("version " + std::string(version) +
+                            " does not exist or was never committed");
+  }
+  RECO_RETURN_IF_ERROR(st);
+  WriteBatch batch;
+  std::string key = DataPrefix(version) + "h/";
+  const size_t prefix_size = key.size();
+  std::string encoded;
+  for (const LiveStateRecord& record : records) {
+    RECO_RETURN_IF_ERROR(ValidateExternalId(record.user_id, "user"));
+    key.resize(prefix_size);
+    key.append(record.user_id);
+    EncodeLiveState(record.payload, &encoded);
+    batch.Put(key, encoded);
+  }
+  return kv_->Write(batch);
+}
+
+Status RecommendationStore::GetLiveState(std::string_view version, std::string_view user_id,
+                                         std::string* payload) {
+  RECO_RETURN_IF_ERROR(ValidateVersionId(version));
+  RECO_RETURN_IF_ERROR(ValidateExternalId(user_id, "user"));
+  const std::string key = DataPrefix(version) + "h/" + std::string(user_id);
+  std::string value;
+  RECO_RETURN_IF_ERROR(kv_->Get(key, &value));
+  std::string_view body;
+  RECO_RETURN_IF_ERROR(DecodeLiveState(value, &body).WithContext(key));
+  payload->assign(body);
+  return Status::Ok();
+}
+
+Result<uint64_t> RecommendationStore::DeleteLiveStates(std::string_view version) {
+  RECO_RETURN_IF_ERROR(ValidateVersionId(version));
+  return kv_->DeletePrefix(DataPrefix(version) + "h/");
+}
+
 Status RecommendationStore::DeleteVersion(std::string_view version) {
   RECO_RETURN_IF_ERROR(ValidateVersionId(version));
   Result<std::string> active = ReadActivePointer();
@@ -675,20 +719,32 @@ StoreVerifyReport RecommendationStore::Verify(size_t max_examples) {
       return true;
     }
     if (key.starts_with(data_prefix)) {
-      // <ns>/v/<version>/{u/<id>, i/<id>, popular}
+      // <ns>/v/<version>/{u/<id>, i/<id>, h/<id>, popular}
       const std::string_view rest = key.substr(data_prefix.size());
       const size_t slash = rest.find('/');
       const std::string_view version = rest.substr(0, slash);
       const std::string_view kind =
           slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+      const bool id_key = kind.size() > 2 && kind.size() - 2 <= kMaxExternalIdSize;
+      const bool live_key = id_key && kind.starts_with("h/");
       const bool list_key =
-          kind == "popular" || ((kind.starts_with("u/") || kind.starts_with("i/")) &&
-                                kind.size() > 2 && kind.size() - 2 <= kMaxExternalIdSize);
-      if (slash == std::string_view::npos || !ValidateVersionId(version).ok() || !list_key) {
+          kind == "popular" || (id_key && (kind.starts_with("u/") || kind.starts_with("i/")));
+      if (slash == std::string_view::npos || !ValidateVersionId(version).ok() ||
+          !(list_key || live_key)) {
         damage(key, "not a key of the layout");
         return true;
       }
       ++data_keys[std::string(version)];
+      if (live_key) {
+        std::string_view payload;
+        Status st = DecodeLiveState(value, &payload);
+        if (!st.ok()) {
+          damage(key, st.message());
+        } else {
+          ++report.live_states;
+        }
+        return true;
+      }
       Status st = DecodeRecList(value, &items);
       if (!st.ok()) {
         damage(key, st.message());

@@ -229,6 +229,49 @@ TYPED_TEST(RecStoreTest, PendingListsAreReadableAtOnceAndFlushedInOneWrite) {
   EXPECT_EQ(list[0].item_id, "fresh-a");
 }
 
+// The real-time engine's spilled histories: opaque payloads under the
+// version, checksummed, counted by Verify and deleted with the version.
+TYPED_TEST(RecStoreTest, SpilledLiveStatesRoundTripAndGoWithTheirVersion) {
+  RecommendationStore& store = *this->writer_;
+  const std::vector<LiveStateRecord> records = {{"alice", std::string_view("\x00\x01payload", 9)},
+                                                {"bob", ""}};
+  EXPECT_EQ(store.PutLiveStates("v1", records).code(), Status::Code::kNotFound);  // no version
+  Publish(&store, "v1", 1.0f, 0, 3);
+  ASSERT_TRUE(store.PutLiveStates("v1", records).ok());
+  std::string payload;
+  ASSERT_TRUE(store.GetLiveState("v1", "alice", &payload).ok());
+  EXPECT_EQ(payload, std::string("\x00\x01payload", 9));
+  ASSERT_TRUE(store.GetLiveState("v1", "bob", &payload).ok());
+  EXPECT_EQ(payload, "");
+  EXPECT_EQ(store.GetLiveState("v1", "carol", &payload).code(), Status::Code::kNotFound);
+  const std::vector<LiveStateRecord> bad = {{"", "x"}};
+  EXPECT_EQ(store.PutLiveStates("v1", bad).code(), Status::Code::kInvalidArgument);
+
+  StoreVerifyReport report = store.Verify();
+  EXPECT_TRUE(report.ok()) << (report.examples.empty() ? "" : report.examples[0]);
+  EXPECT_EQ(report.live_states, 2u);
+  EXPECT_EQ(report.lists, 3u + 10u + 1u);
+
+  // One flipped payload byte: the read and Verify both say so.
+  std::string raw;
+  ASSERT_TRUE(store.kv().Get("reco/v/v1/h/alice", &raw).ok());
+  raw[3] ^= 0x20;
+  ASSERT_TRUE(store.kv().Put("reco/v/v1/h/alice", raw).ok());
+  EXPECT_EQ(store.GetLiveState("v1", "alice", &payload).code(), Status::Code::kCorruption);
+  report = store.Verify();
+  EXPECT_EQ(report.damaged, 1u);
+  ASSERT_EQ(report.examples.size(), 1u);
+  EXPECT_EQ(report.examples[0], "\"reco/v/v1/h/alice\": live-state value checksum mismatch");
+
+  Result<uint64_t> deleted = store.DeleteLiveStates("v1");
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2u);
+  EXPECT_EQ(store.GetLiveState("v1", "bob", &payload).code(), Status::Code::kNotFound);
+  ASSERT_TRUE(store.PutLiveStates("v1", records).ok());
+  ASSERT_TRUE(store.DeleteVersion("v1").ok());
+  EXPECT_EQ(CountKeys(store.kv(), "reco/v/v1/"), 0u);
+}
+
 TYPED_TEST(RecStoreTest, AbandonedVersionIsInvisibleAndCleanedUp) {
   RecommendationStore& store = *this->writer_;
   {
